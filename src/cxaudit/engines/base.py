@@ -1,0 +1,50 @@
+"""The engine interface: the few aggregates checks need, over engine-native frames.
+
+Group metrics are functions of per-group counts, so the central primitive is a
+one-pass count over combinations of columns (a bincount locally, a
+``groupBy().count()`` on Spark). Results are always small pandas frames.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+
+class Engine(abc.ABC):
+    """Computes aggregates over an engine-native frame."""
+
+    name: str
+
+    @abc.abstractmethod
+    def columns(self, frame: Any) -> list[str]:
+        """Column names of ``frame``."""
+
+    @abc.abstractmethod
+    def num_rows(self, frame: Any) -> int:
+        """Number of rows of ``frame``."""
+
+    @abc.abstractmethod
+    def count_by(self, frame: Any, columns: Sequence[str]) -> pd.DataFrame:
+        """One pass: rows per observed combination of ``columns``.
+
+        Returns a pandas frame with ``columns`` plus ``count`` (int64), one row
+        per combination that occurs, sorted by ``columns``. Missing values in
+        the key columns form their own combination (as NaN/None).
+        """
+
+    @abc.abstractmethod
+    def null_counts(self, frame: Any, columns: Sequence[str], by: Sequence[str] = ()) -> pd.DataFrame:
+        """Missing values per column, overall or per group of ``by``.
+
+        Returns ``by`` columns plus ``rows`` and one column per entry of
+        ``columns`` holding its count of missing values.
+        """
+
+    @abc.abstractmethod
+    def to_pandas(self, frame: Any, columns: Sequence[str] | None = None,
+                  limit: int | None = None) -> pd.DataFrame:
+        """Collect (a sample of) ``frame`` as pandas, for checks that need rows."""

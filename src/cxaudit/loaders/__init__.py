@@ -1,0 +1,1 @@
+"""Loading data tables and models, with errors that say what to do."""

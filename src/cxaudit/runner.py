@@ -1,0 +1,184 @@
+"""Policy → context → checks → :class:`~cxaudit.result.AuditResult`.
+
+Checks return outcomes; an exception inside a check becomes an ``error``
+result (the gate fails closed) and never stops the other checks.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from cxaudit.checks.base import CheckOutcome, CheckParams
+from cxaudit.checks.registry import load_registry
+from cxaudit.context import AuditContext
+from cxaudit.errors import CxauditError, InputError
+from cxaudit.result import (
+    AuditResult,
+    CheckResult,
+    InputRecord,
+    Status,
+    decide_verdict,
+)
+
+KEY_PACKAGES = ("cxaudit", "numpy", "pandas", "scikit-learn", "scipy", "fairlearn", "pydantic",
+                "skops", "shap", "great-expectations", "mlflow")
+_NEEDS = {
+    "label": ("has_label", "data.label (the observed outcome column)"),
+    "decision": ("has_decision", "decisions: data.prediction, data.score or --model"),
+    "score": ("has_score", "scores: data.score or a model with predict_proba"),
+    "model": ("model", "a model (--model)"),
+}
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of cxaudit and the libraries that shape its numbers."""
+    found = {"python": platform.python_version()}
+    for name in KEY_PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def check_requirements(ctx: AuditContext) -> None:
+    """Fail early (exit 2) when a declared check needs an input the audit lacks."""
+    registry = load_registry()
+    for params in ctx.policy.checks:
+        cls = registry.get(params.type)
+        for need in sorted(getattr(cls, "requires", ())):
+            attribute, what = _NEEDS.get(need, (None, need))
+            if attribute is not None and not getattr(ctx, attribute):
+                raise InputError(f"{ctx.policy.locate('checks', params.id, 'type')}: check "
+                                 f"{params.id!r} ({params.type}) needs {what}",
+                                 hint="provide it, or remove the check from the policy")
+
+
+def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
+    """Run one check; any exception becomes an ``error`` result."""
+    registry = load_registry()
+    cls = registry.get(params.type)
+    base = {"id": params.id, "type": params.type, "severity": params.severity,
+            "description": params.description}
+    rule = params.rule or (cls.rule if cls else None)
+    if cls is None:
+        return CheckResult(**base, status=Status.ERROR, rule=rule,
+                           summary=f"check type {params.type} is not installed",
+                           error="not registered")
+    try:
+        outcome = cls(params).run(ctx)
+        if not isinstance(outcome, CheckOutcome):
+            raise TypeError(f"{cls.__name__}.run returned {type(outcome).__name__}, "
+                            "not CheckOutcome")
+    except CxauditError as exc:
+        return CheckResult(**base, status=Status.ERROR, rule=rule, error=exc.format(),
+                           summary=f"The check could not run: {exc.message}")
+    except Exception as exc:  # the gate fails closed: report, never pass
+        message = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return CheckResult(**base, status=Status.ERROR, rule=rule, error=message,
+                           summary="The check stopped with an internal error, so it cannot pass.")
+    return CheckResult(**base, rule=rule, status=outcome.status, summary=outcome.summary,
+                       metrics=outcome.metrics, details=outcome.details)
+
+
+def run_checks(ctx: AuditContext) -> tuple[CheckResult, ...]:
+    """Run every declared check in policy order."""
+    return tuple(run_check(params, ctx) for params in ctx.policy.checks)
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    """Paths and options of one audit, as given on the command line."""
+
+    policy: str
+    data: str
+    model: str | None = None
+    consent: str | None = None
+    reference: str | None = None
+    trust_model: bool = False
+    model_sha256: str | None = None
+    engine: str = "local"
+    seed: int = 0
+
+
+def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any) -> InputRecord:
+    from cxaudit.loaders.data import sha256_file
+
+    digest = sha256_file(path) if path and Path(path).is_file() else None
+    return InputRecord(kind=kind, path=Path(path).name if path else None, sha256=digest, rows=rows,
+                       detail={k: v for k, v in detail.items() if v is not None})
+
+
+def audit(inputs: AuditInputs) -> AuditResult:
+    """Run a whole audit from files; raise :class:`InputError` for bad input."""
+    from cxaudit.engines import get_engine
+    from cxaudit.loaders.data import read_table
+    from cxaudit.loaders.model import load_model
+    from cxaudit.policy.loader import load_policy
+
+    started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    policy = load_policy(inputs.policy)
+    engine = get_engine(inputs.engine)
+    frame = read_table(inputs.data, role="data")
+    consent = read_table(inputs.consent, role="consent ledger") if inputs.consent else None
+    reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
+    model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
+             if inputs.model else None)
+    return audit_loaded(
+        policy, frame, engine=engine, model=model, consent=consent, reference=reference,
+        seed=inputs.seed, started=started, clock=clock,
+        records={
+            "data": _record("data", inputs.data, rows=len(frame)),
+            **({"consent": _record("consent", inputs.consent, rows=len(consent))}
+               if consent is not None else {}),
+            **({"reference": _record("reference", inputs.reference, rows=len(reference))}
+               if reference is not None else {}),
+        },
+    )
+
+
+def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, consent: Any = None,
+                 reference: Any = None, seed: int = 0, records: dict[str, InputRecord] | None = None,
+                 started: datetime | None = None, clock: float | None = None) -> AuditResult:
+    """Run an audit on already-loaded inputs (used by the CLI, the demo and MLflow)."""
+    from cxaudit.context import build_context
+
+    started = started or datetime.now(timezone.utc)
+    clock = clock if clock is not None else time.perf_counter()
+    ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,
+                        seed=seed)
+    check_requirements(ctx)
+    results = run_checks(ctx)
+    verdict, reason = decide_verdict(results)
+    inputs = dict(records or {})
+    inputs["policy"] = InputRecord(kind="policy", path=Path(policy.source).name,
+                                   sha256=policy.sha256,
+                                   detail={"resolved_sha256": policy.resolved_sha256})
+    if model is not None:
+        inputs["model"] = InputRecord(kind="model", path=Path(model.source).name
+                                      if "://" not in model.source and ":/" not in model.source
+                                      else model.source, sha256=model.sha256,
+                                      detail={"format": model.kind})
+    finished = datetime.now(timezone.utc)
+    return AuditResult(
+        verdict=verdict,
+        verdict_reason=reason,
+        policy={"name": Path(policy.source).stem, "sha256": policy.sha256,
+                "resolved_sha256": policy.resolved_sha256, "extends": list(policy.extends)},
+        system=policy.system.model_dump(mode="json", exclude_none=True),
+        checks=results,
+        inputs=inputs,
+        settings={"seed": seed},
+        versions=package_versions(),
+        run={"started_at": started.isoformat(timespec="seconds"),
+             "finished_at": finished.isoformat(timespec="seconds"),
+             "duration_s": round(time.perf_counter() - clock, 3),
+             "engine": engine.name},
+    )
