@@ -111,6 +111,9 @@ def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
                   model: LoadedModel | None = None, consent: Any = None, reference: Any = None,
                   seed: int = 0) -> AuditContext:
     """Validate the data against the policy and derive labels, decisions and groups."""
+    native = getattr(engine, "build_context", None)
+    if native is not None:  # engines whose frames are not pandas derive the columns natively
+        return native(policy, frame, model=model, consent=consent, reference=reference, seed=seed)
     columns = [str(c) for c in frame.columns]
     _require_columns(policy, columns)
     spec = policy.data

@@ -103,7 +103,7 @@ class AuditInputs:
     reference: str | None = None
     trust_model: bool = False
     model_sha256: str | None = None
-    engine: str = "local"
+    engine: str | None = None  # None: the policy's `engine:`, else local
     seed: int = 0
 
 
@@ -125,8 +125,8 @@ def audit(inputs: AuditInputs) -> AuditResult:
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
     policy = load_policy(inputs.policy)
-    engine = get_engine(inputs.engine)
-    frame = read_table(inputs.data, role="data")
+    engine = get_engine(inputs.engine or policy.engine or "local")
+    frame = engine.read_table(inputs.data, role="data")
     consent = read_table(inputs.consent, role="consent ledger") if inputs.consent else None
     reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
@@ -135,7 +135,7 @@ def audit(inputs: AuditInputs) -> AuditResult:
         policy, frame, engine=engine, model=model, consent=consent, reference=reference,
         seed=inputs.seed, started=started, clock=clock,
         records={
-            "data": _record("data", inputs.data, rows=len(frame)),
+            "data": _record("data", inputs.data, rows=engine.num_rows(frame)),
             **({"consent": _record("consent", inputs.consent, rows=len(consent))}
                if consent is not None else {}),
             **({"reference": _record("reference", inputs.reference, rows=len(reference))}

@@ -39,13 +39,14 @@ def parse_formats(value: str) -> list[str]:
               help="Allow loading pickle/joblib models (they run code when loaded).")
 @click.option("--model-sha256", default=None, help="Refuse the model unless its SHA-256 matches.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling.")
-@click.option("--engine", default="local", show_default=True, help="Computation engine.")
+@click.option("--engine", default=None, type=click.Choice(["local", "arrow", "spark"]),
+              help="Computation engine (default: the policy's `engine:`, else local).")
 @click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder with custom report templates (copy of cxaudit's reports/).")
 @click.pass_context
 def audit(ctx: click.Context, policy_path: str, data_path: str, model_path: str | None,
           consent_path: str | None, reference_path: str | None, out_dir: str, formats: str,
-          strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str,
+          strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str | None,
           templates: str | None) -> None:
     """Audit a model and its data against a policy and write the reports.
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cxaudit.engines.base import Engine
 
-ENGINES = ("local",)
+ENGINES = ("local", "arrow", "spark")
 
 
 def get_engine(name: str) -> Engine:
@@ -16,6 +16,14 @@ def get_engine(name: str) -> Engine:
         from cxaudit.engines.local import LocalEngine
 
         return LocalEngine()
+    if name == "arrow":
+        from cxaudit.engines.arrow_stream import ArrowStreamEngine
+
+        return ArrowStreamEngine()
+    if name == "spark":
+        from cxaudit.engines.spark import SparkEngine  # raises InputError without pyspark
+
+        return SparkEngine()
     from cxaudit.errors import InputError
 
     raise InputError(f"unknown engine {name!r}", hint=f"choose one of: {', '.join(ENGINES)}")

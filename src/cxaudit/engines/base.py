@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,12 @@ class Engine(abc.ABC):
     """Computes aggregates over an engine-native frame."""
 
     name: str
+
+    def read_table(self, path: str | Path, *, role: str = "data") -> Any:
+        """Read the audited data into this engine's frame (default: pandas, CSV or Parquet)."""
+        from cxaudit.loaders.data import read_table
+
+        return read_table(path, role=role)
 
     @abc.abstractmethod
     def columns(self, frame: Any) -> list[str]:

@@ -301,13 +301,15 @@ def load_policy(path: str | Path) -> Policy:
     if problems or envelope is None:
         raise PolicyError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0)))
 
-    resolved = envelope.model_dump(mode="json", exclude={"checks", "extends"})
+    # The engine says how, never what: it stays out of the resolved policy and its hash.
+    resolved = envelope.model_dump(mode="json", exclude={"checks", "extends", "engine"})
     resolved["checks"] = [c.model_dump(mode="json") for c in validated]
     resolved_bytes = json.dumps(resolved, sort_keys=True, separators=(",", ":")).encode()
     policy = Policy(
         system=envelope.system,
         data=envelope.data,
         consent=envelope.consent,
+        engine=envelope.engine,
         checks=tuple(validated),
         extends=tuple(top.data.get("extends") or ()) if isinstance(top.data.get("extends"), list)
         else (),

@@ -133,6 +133,9 @@ class PolicyEnvelope(_Section):
     system: System
     data: DataSpec = Field(default_factory=DataSpec)
     consent: ConsentSpec | None = None
+    engine: Literal["local", "arrow", "spark"] | None = Field(
+        default=None, description="Computation engine (the --engine option wins); default: local."
+    )
     checks: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -144,6 +147,7 @@ class Policy(BaseModel):
     system: System
     data: DataSpec
     consent: ConsentSpec | None
+    engine: str | None = None
     checks: tuple[CheckParams, ...]
     extends: tuple[str, ...] = ()
     source: str

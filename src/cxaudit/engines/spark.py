@@ -1,0 +1,212 @@
+"""The Spark engine: the same aggregates as the local engine, over Spark DataFrames.
+
+Checks never see Spark: every aggregate is a ``groupBy`` whose small result is
+collected to the driver and shaped exactly like the local engine's frame
+(:func:`~cxaudit.engines.common.canonical_counts`). pyspark is imported only
+here, when the engine is chosen.
+
+Where the session comes from, in order: an explicit ``session``; Spark Connect
+when ``SPARK_REMOTE`` is set (``sc://host:15002``); otherwise a classic session
+on ``master`` (argument), ``CXAUDIT_SPARK_MASTER`` or ``local[*]``
+(e.g. ``spark://host:7077``, ``yarn``, ``k8s://...``). An already active
+session is reused.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cxaudit.engines.base import Engine
+from cxaudit.engines.common import canonical_counts
+from cxaudit.errors import DataError, InputError
+
+INSTALL_HINT = "pip install 'cxaudit[spark]'"
+MASTER_ENV = "CXAUDIT_SPARK_MASTER"
+_LOCAL_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.session.timeZone": "UTC",
+}
+
+
+def require_pyspark() -> None:
+    """Raise :class:`InputError` with the install command when pyspark is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise InputError("the spark engine needs pyspark, which is not installed",
+                         hint=f"install it with: {INSTALL_HINT}  (Spark also needs Java 17+)"
+                         ) from None
+
+
+def spark_session(master: str | None = None, app_name: str = "cxaudit") -> Any:
+    """Return the active Spark session, or start one (Spark Connect or classic).
+
+    Parameters
+    ----------
+    master
+        Master URL for a classic session; default ``$CXAUDIT_SPARK_MASTER`` or
+        ``local[*]``. Ignored when ``SPARK_REMOTE`` is set (Spark Connect).
+    app_name
+        Application name shown on the cluster.
+    """
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    remote = os.environ.get("SPARK_REMOTE")
+    try:
+        if remote:
+            return SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
+        master = master or os.environ.get(MASTER_ENV) or "local[*]"
+        builder = SparkSession.builder.master(master).appName(app_name)
+        if master.startswith("local"):
+            # Local Python workers must run this interpreter (it has cxaudit and the model's
+            # libraries), not whatever `python3` is first on PATH.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            for key, value in _LOCAL_CONFIG.items():
+                builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        return session
+    except Exception as exc:  # Java missing, cluster unreachable, ...
+        raise InputError(f"cannot start a Spark session ({remote or master}): "
+                         f"{type(exc).__name__}: {str(exc)[:300]}",
+                         hint="Spark needs Java 17+ (`java -version`); check the master URL "
+                              f"(${MASTER_ENV}) or SPARK_REMOTE") from None
+
+
+def _missing(column: Any, data_type: Any) -> Any:
+    """A Column: true where the value is missing (null, or NaN for floating columns)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, FloatType
+
+    if isinstance(data_type, (DoubleType, FloatType)):
+        return column.isNull() | F.isnan(column)
+    return column.isNull()
+
+
+class SparkEngine(Engine):
+    """Aggregates with Spark ``groupBy``; frames are Spark DataFrames."""
+
+    name = "spark"
+
+    def __init__(self, session: Any = None, master: str | None = None) -> None:
+        require_pyspark()
+        self._session = session
+        self._master = master
+
+    @property
+    def session(self) -> Any:
+        """The Spark session (started on first use)."""
+        if self._session is None:
+            self._session = spark_session(self._master)
+        return self._session
+
+    # -- reading ---------------------------------------------------------------
+    def read_table(self, path: str | Path, *, role: str = "data") -> Any:
+        """Read Parquet (file or folder), CSV, or a catalog table ``table:db.name``."""
+        text = str(path)
+        spark = self.session
+        if text.startswith("table:"):
+            try:
+                frame = spark.table(text[len("table:"):])
+            except Exception as exc:
+                raise DataError(f"{role} table {text[6:]!r} cannot be read: {str(exc)[:200]}",
+                                hint="check the table name and the session's catalog") from None
+            return _validated(frame, text, role)
+        file = Path(text)
+        if "://" not in text and not file.exists():
+            raise DataError(f"{role} file not found: {text}",
+                            hint="check the path, or name a catalog table as table:db.name")
+        suffix = file.suffix.lower()
+        try:
+            if suffix == ".csv":
+                frame = (spark.read.option("header", True).option("inferSchema", True)
+                         .option("nullValue", "").csv(text))
+            elif suffix in (".parquet", ".pq") or file.is_dir():
+                frame = spark.read.parquet(text)
+            else:
+                raise DataError(f"{role} file {text} has an unsupported extension "
+                                f"{suffix or '(none)'!r}", hint="use .csv or .parquet")
+        except DataError:
+            raise
+        except Exception as exc:
+            raise DataError(f"{role} file {text} is not readable by Spark: {str(exc)[:200]}",
+                            hint="re-export the file as Parquet") from None
+        return _validated(frame, text, role)
+
+    # -- the engine interface -------------------------------------------------
+    def columns(self, frame: Any) -> list[str]:  # noqa: D102
+        return [str(c) for c in frame.columns]
+
+    def num_rows(self, frame: Any) -> int:  # noqa: D102
+        return int(frame.count())
+
+    def count_by(self, frame: Any, columns: Sequence[str]) -> pd.DataFrame:  # noqa: D102
+        columns = list(columns)
+        if not columns:
+            return canonical_counts([], [((), frame.count())])
+        rows = frame.groupBy(*columns).count().collect()
+        return canonical_counts(columns, ((tuple(r[:-1]), r[-1]) for r in rows))
+
+    def null_counts(self, frame: Any, columns: Sequence[str],  # noqa: D102
+                    by: Sequence[str] = ()) -> pd.DataFrame:
+        from pyspark.sql import functions as F
+
+        columns, by = list(columns), list(by)
+        types = {f.name: f.dataType for f in frame.schema.fields}
+        aggregates = [F.count(F.lit(1)).alias("__rows")]
+        aggregates += [F.sum(F.when(_missing(F.col(c), types[c]), 1).otherwise(0)).alias(f"__n{i}")
+                       for i, c in enumerate(columns)]
+        if not by:
+            row = frame.agg(*aggregates).collect()[0]
+            return pd.DataFrame([{"rows": int(row[0]),
+                                  **{c: int(row[i + 1] or 0) for i, c in enumerate(columns)}}])
+        rows = frame.groupBy(*by).agg(*aggregates).collect()
+        width = len(by)
+        return canonical_counts(by, ((tuple(r[:width]), tuple(v or 0 for v in r[width:]))
+                                     for r in rows), value_columns=["rows", *columns])
+
+    def to_pandas(self, frame: Any, columns: Sequence[str] | None = None,  # noqa: D102
+                  limit: int | None = None) -> pd.DataFrame:
+        out = frame if columns is None else frame.select(*list(columns))
+        if limit is not None:
+            out = out.limit(int(limit))
+        return out.toPandas()
+
+    # -- context ---------------------------------------------------------------
+    def build_context(self, policy: Any, frame: Any, **options: Any) -> Any:
+        """Derive labels, decisions, scores and groups with Spark (see ``spark_context``)."""
+        from cxaudit.engines.spark_context import build_spark_context
+
+        if isinstance(frame, pd.DataFrame):  # in-memory callers (demo, MLflow, tests)
+            frame = self.session.createDataFrame(frame)
+        return build_spark_context(policy, frame, self, **options)
+
+
+def _validated(frame: Any, where: str, role: str) -> Any:
+    names = [str(c) for c in frame.columns]
+    if not names:
+        raise DataError(f"{role} {where} has no columns", hint="add a header row")
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        raise DataError(f"{role} {where} repeats column(s) {', '.join(duplicated)}",
+                        hint="give every column a unique name")
+    if not frame.take(1):
+        raise DataError(f"{role} {where} has a header but no rows",
+                        hint="export the rows to audit, not only the header")
+    return frame
+
+
+__all__ = ["INSTALL_HINT", "SparkEngine", "require_pyspark", "spark_session"]

@@ -1,0 +1,201 @@
+"""Build the :class:`~cxaudit.context.AuditContext` for a Spark DataFrame.
+
+Mirrors :func:`cxaudit.context.build_context` column for column, as Spark
+expressions: ``LABEL`` and ``DECISION`` as 0/1 bytes, ``SCORE`` as double and
+one text column per protected attribute with missing or blank values as
+``unknown``. Predictions come from the policy's prediction/score column or
+from the model, shipped once to the executors (a broadcast variable; a
+closure under Spark Connect) and applied batch by batch with ``mapInPandas``.
+The predicted frame is persisted so the model runs once per audit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxaudit.context import (
+    DECISION,
+    LABEL,
+    SCORE,
+    UNKNOWN_GROUP,
+    AuditContext,
+    _require_columns,
+    group_column,
+    positive_value,
+)
+from cxaudit.errors import DataError
+from cxaudit.loaders.data import missing_column_error
+from cxaudit.loaders.model import LoadedModel
+
+_MODEL_SCORE = "__cx_model_score"
+
+
+def _types(frame: Any) -> dict[str, Any]:
+    return {f.name: f.dataType for f in frame.schema.fields}
+
+
+def _is_numeric(data_type: Any) -> bool:
+    from pyspark.sql.types import BooleanType, NumericType
+
+    return isinstance(data_type, (NumericType, BooleanType))
+
+
+def as_text(name: str, data_type: Any) -> Any:
+    """The column as text, spelled as pandas' ``astype("string")`` spells it."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType
+
+    column = F.col(name)
+    if isinstance(data_type, BooleanType):
+        return F.when(column, F.lit("True")).when(~column, F.lit("False"))
+    return column.cast("string")
+
+
+def spark_positive(frame: Any, name: str, declared: Any, *, where: str) -> Any:
+    """The positive value of column ``name`` (declared, 1/True, or the one truthy text value)."""
+    from pyspark.sql.types import BooleanType
+
+    if declared is not None:
+        return declared
+    data_type = _types(frame)[name]
+    if isinstance(data_type, BooleanType):
+        return True
+    if _is_numeric(data_type):
+        return 1
+    values = [r[0] for r in frame.select(as_text(name, data_type)).distinct().limit(50).collect()]
+    return positive_value(pd.Series(values, name=name, dtype=object), None, where=where)
+
+
+def spark_binarise(name: str, data_type: Any, positive: Any) -> Any:
+    """0/1 byte column: 1 where the value equals ``positive`` (numbers compared as numbers)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BooleanType
+
+    if _is_numeric(data_type) and isinstance(positive, (int, float, bool)):
+        if isinstance(positive, bool) and not isinstance(data_type, BooleanType):
+            positive = int(positive)
+        if isinstance(data_type, BooleanType) and not isinstance(positive, bool):
+            test = F.col(name).cast("int") == F.lit(positive)
+        else:
+            test = F.col(name) == F.lit(positive)
+    else:
+        test = as_text(name, data_type) == F.lit(str(positive))
+    return F.coalesce(test, F.lit(False)).cast("byte")
+
+
+def group_text(name: str, data_type: Any) -> Any:
+    """Protected attribute as trimmed text; missing or blank → ``unknown``."""
+    from pyspark.sql import functions as F
+
+    text = F.regexp_replace(as_text(name, data_type), r"^\s+|\s+$", "")
+    return F.when(text.isNull() | (text == ""), F.lit(UNKNOWN_GROUP)).otherwise(text)
+
+
+def _missing_count(engine: Any, frame: Any, name: str) -> int:
+    return int(engine.null_counts(frame, [name])[name].iloc[0])
+
+
+def with_model_predictions(frame: Any, model: LoadedModel, features: tuple[str, ...], *,
+                           positive: Any, threshold: float) -> Any:
+    """Append ``DECISION`` and the model's score, predicted batch by batch on the executors."""
+    from pyspark.sql.types import ByteType, DoubleType, StructField, StructType
+
+    from cxaudit.loaders.model import predict
+
+    schema = StructType([*frame.schema.fields, StructField(DECISION, ByteType(), False),
+                         StructField(_MODEL_SCORE, DoubleType(), True)])
+    try:  # classic Spark: one broadcast copy per executor
+        shipped = frame.sparkSession.sparkContext.broadcast(model)
+        unwrap = True
+    except Exception:  # Spark Connect has no SparkContext: the closure carries the model
+        shipped, unwrap = model, False
+    wanted = list(features)
+
+    def predict_batches(batches: Any) -> Any:
+        loaded = shipped.value if unwrap else shipped
+        for batch in batches:
+            decisions, scores = predict(loaded, batch[wanted], positive=positive,
+                                        threshold=threshold)
+            batch[DECISION] = np.asarray(decisions, dtype=np.int8)
+            batch[_MODEL_SCORE] = (np.asarray(scores, dtype=float) if scores is not None
+                                   else np.full(len(batch), np.nan))
+            yield batch
+
+    return frame.mapInPandas(predict_batches, schema)
+
+
+def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedModel | None = None,
+                        consent: Any = None, reference: Any = None,
+                        seed: int = 0) -> AuditContext:
+    """Validate a Spark DataFrame against the policy and derive the audit columns."""
+    from pyspark.sql import functions as F
+
+    columns = [str(c) for c in frame.columns]
+    _require_columns(policy, columns)
+    spec = policy.data
+    types = _types(frame)
+    derived: dict[str, Any] = {}
+
+    if spec.label:
+        missing = _missing_count(engine, frame, spec.label)
+        if missing:
+            raise DataError(f"{policy.locate('data', 'label')}: label column {spec.label!r} has "
+                            f"{missing} missing value(s)",
+                            hint="drop or fill those rows before auditing; labels are never guessed")
+        pos = spark_positive(frame, spec.label, spec.positive, where=policy.locate("data", "label"))
+        derived[LABEL] = spark_binarise(spec.label, types[spec.label], pos)
+    else:
+        pos = spec.positive if spec.positive is not None else 1
+
+    features = tuple(spec.features or (model.feature_names if model and model.feature_names else ()))
+    if not features:
+        reserved = {spec.id, spec.label, spec.prediction, spec.score, spec.timestamp}
+        features = tuple(c for c in columns if c not in reserved)
+    if model is not None:
+        absent = [f for f in features if f not in columns]
+        if absent:
+            raise missing_column_error(absent[0], columns, role="data", where=model.source,
+                                       what="model feature")
+
+    has_score = False
+    if spec.score:
+        derived[SCORE] = F.expr(f"try_cast(`{spec.score}` AS DOUBLE)")
+        has_score = True
+    use_model = False
+    if spec.prediction:
+        missing = _missing_count(engine, frame, spec.prediction)
+        if missing:
+            raise DataError(f"{policy.locate('data', 'prediction')}: prediction column "
+                            f"{spec.prediction!r} has {missing} missing value(s)",
+                            hint="every audited row needs a decision")
+        pred_pos = spark_positive(frame, spec.prediction, spec.positive,
+                                  where=policy.locate("data", "prediction"))
+        derived[DECISION] = spark_binarise(spec.prediction, types[spec.prediction], pred_pos)
+    elif model is not None:
+        use_model = True
+    elif has_score:
+        derived[DECISION] = F.coalesce(derived[SCORE] >= F.lit(spec.decision_threshold),
+                                       F.lit(False)).cast("byte")
+
+    for attr in spec.protected:
+        derived[group_column(attr)] = group_text(attr, types[attr])
+
+    out = frame.withColumns(derived) if derived else frame
+    has_decision = DECISION in derived
+    if use_model:
+        out = with_model_predictions(out, model, features, positive=pos,
+                                     threshold=spec.decision_threshold)
+        has_decision = True
+        model_scores = model.predict_fn is not None or hasattr(model.estimator, "predict_proba")
+        if model_scores and not has_score:
+            out = out.withColumn(SCORE, F.col(_MODEL_SCORE))
+            has_score = True
+        out = out.drop(_MODEL_SCORE).persist()
+    return AuditContext(
+        policy=policy, engine=engine, frame=out, data_columns=tuple(columns), features=features,
+        model=model, consent=consent, reference=reference, seed=seed,
+        has_label=LABEL in derived, has_decision=has_decision, has_score=has_score,
+    )
