@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("cxaudit.cli.demo", "demo", "Train a churn model on real data and audit it."),
     "policy": ("cxaudit.cli.policy", "policy", "Validate, list and describe policies."),
     "explain": ("cxaudit.cli.explain", "explain", "Show the documentation of a check type."),
+    "report": ("cxaudit.cli.report", "report", "Compare audit reports (report diff)."),
 }
 
 
