@@ -1,0 +1,66 @@
+"""One Spark session for the whole folder, and an engine fixture over all three engines.
+
+The same test bodies run on the local (pandas), streaming Arrow and Spark
+engines; the Spark session is ``local[2]`` with two shuffle partitions, no UI
+and no network beyond the loopback driver.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ENGINES = ("local", "arrow", "spark")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A ``local[2]`` Spark session shared by every test in tests/spark."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("cxaudit-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.default.parallelism", "2")
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.sql.session.timeZone", "UTC")
+               # Small data: start fast rather than run fast (C1 JIT only, no codegen, no AQE).
+               .config("spark.driver.extraJavaOptions",
+                       "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+               .config("spark.sql.codegen.wholeStage", "false")
+               .config("spark.sql.adaptive.enabled", "false")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request):
+    """Each engine in turn (Spark bound to the shared session)."""
+    return make_engine(request.param, request)
+
+
+def make_engine(name: str, request):
+    """The engine called ``name``; Spark uses the session fixture."""
+    if name == "spark":
+        from cxaudit.engines.spark import SparkEngine
+
+        return SparkEngine(session=request.getfixturevalue("spark"))
+    from cxaudit.engines import get_engine
+
+    return get_engine(name)
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Force the Arrow engine to merge many batches (1,000 rows each)."""
+    from cxaudit.engines import arrow_stream
+
+    monkeypatch.setattr(arrow_stream, "BATCH_ROWS", 1000)
