@@ -1,0 +1,248 @@
+"""Benchmark the engines: local (pandas) vs Spark local[2], and the streaming Arrow engine.
+
+Each measured audit runs in its own process, so peak memory is that audit's:
+
+- ``peak_py``: the Python process's peak RSS (``ru_maxrss``);
+- ``peak_tree``: the largest sampled sum of RSS over the whole process tree
+  (Python + Spark's driver JVM, which in ``local[2]`` also runs the executors,
+  + pyspark worker processes), sampled every 0.2 s from /proc;
+- ``jvm``: the JVM's sampled peak RSS alone.
+
+Usage::
+
+    python benchmarks/spark_engines.py compare --rows 1000000 10000000 --engines local spark
+    python benchmarks/spark_engines.py stream --rows 50000000 --delete
+    python benchmarks/spark_engines.py run --engine arrow --rows 1000000   # one measurement
+
+``--record`` appends the figures to benchmarks/RESULTS.md. Data comes from
+benchmarks/spark_data.py (generated on first use under benchmarks/data/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+POLICY = HERE / "spark_policy.yaml"
+
+
+def data_file(rows: int) -> Path:
+    """The generated table with ``rows`` rows (generated when missing)."""
+    path = DATA / f"customers-{rows}.parquet"
+    if not path.exists():
+        sys.path.insert(0, str(HERE))
+        from spark_data import generate
+
+        generate(rows, path)
+    return path
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+def _children() -> dict[int, int]:
+    """pid → parent pid for every process."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return parents
+
+
+class TreeSampler(threading.Thread):
+    """Samples the RSS of this process and all its descendants."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak_tree_kb = 0
+        self.peak_jvm_kb = 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:  # noqa: D102
+        me = os.getpid()
+        while not self._halt.is_set():
+            parents = _children()
+            tree, frontier = {me}, [me]
+            while frontier:
+                pid = frontier.pop()
+                for child, parent in parents.items():
+                    if parent == pid and child not in tree:
+                        tree.add(child)
+                        frontier.append(child)
+            total = 0
+            for pid in tree:
+                rss = _rss_kb(pid)
+                total += rss
+                if pid != me and _is_java(pid):
+                    self.peak_jvm_kb = max(self.peak_jvm_kb, rss)
+            self.peak_tree_kb = max(self.peak_tree_kb, total)
+            self._halt.wait(0.2)
+
+    def stop(self) -> None:  # noqa: D102
+        self._halt.set()
+        self.join()
+
+
+def _is_java(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/comm") as handle:
+            return handle.read().strip() == "java"
+    except OSError:
+        return False
+
+
+def measure(engine_name: str, rows: int, policy: Path) -> dict:
+    """One audit in this process; returns its figures."""
+    sampler = TreeSampler()
+    sampler.start()
+    from cxaudit.runner import AuditInputs, audit
+
+    path = data_file(rows)
+    startup = 0.0
+    if engine_name == "spark":
+        from cxaudit.engines.spark import spark_session
+
+        begin = time.perf_counter()
+        spark_session(os.environ.get("CXAUDIT_SPARK_MASTER", "local[2]"))
+        startup = time.perf_counter() - begin
+    begin = time.perf_counter()
+    result = audit(AuditInputs(policy=str(policy), data=str(path), engine=engine_name))
+    seconds = time.perf_counter() - begin
+    sampler.stop()
+    metrics = sum(len(c.metrics) for c in result.checks)
+    return {"engine": engine_name, "rows": rows, "seconds": round(seconds, 2),
+            "startup_s": round(startup, 2),
+            "peak_py_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "peak_tree_mb": round(sampler.peak_tree_kb / 1024),
+            "jvm_mb": round(sampler.peak_jvm_kb / 1024), "metrics": metrics,
+            "checks": {c.id: c.status.value for c in result.checks}}
+
+
+def run_child(engine_name: str, rows: int, policy: Path) -> dict:
+    """Measure in a fresh process (so peaks do not carry over)."""
+    out = subprocess.run([sys.executable, __file__, "run", "--engine", engine_name, "--rows",
+                          str(rows), "--policy", str(policy), "--json"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _load_note() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min) / {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def _record(title: str, command: str, lines: list[str]) -> None:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = "\n".join([f"\n### {title} ({stamp})", "", f"Command: `{command}`", "",
+                      f"Machine: {_load_note()}; the CPU was shared with other agents' "
+                      "builds and tests, so times are upper bounds.", "", *lines, ""])
+    with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def compare(rows: list[int], engines: list[str], policy: Path, record: bool) -> None:
+    """Local vs Spark (or any engines) on each size; prints a table and the 1M→10M growth."""
+    results = []
+    for n in rows:
+        data_file(n)
+        for name in engines:
+            figures = run_child(name, n, policy)
+            results.append(figures)
+            print(json.dumps(figures), flush=True)
+    lines = ["| engine | rows | audit s | Spark start s | peak Python MB | peak JVM MB "
+             "| peak process tree MB | metrics |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for f in results:
+        lines.append(f"| {f['engine']} | {f['rows']:,} | {f['seconds']} | {f['startup_s']} | "
+                     f"{f['peak_py_mb']} | {f['jvm_mb']} | {f['peak_tree_mb']} | {f['metrics']} |")
+    if len(rows) > 1:
+        lines += ["", f"Growth {rows[0]:,} → {rows[-1]:,} rows (×{rows[-1] // rows[0]}):", ""]
+        for name in engines:
+            first = next(f for f in results if f["engine"] == name and f["rows"] == rows[0])
+            last = next(f for f in results if f["engine"] == name and f["rows"] == rows[-1])
+            lines.append(f"- {name}: time ×{last['seconds'] / max(first['seconds'], 1e-9):.1f}, "
+                         f"peak memory ×{last['peak_tree_mb'] / max(first['peak_tree_mb'], 1):.1f}")
+    print("\n".join(lines))
+    if record:
+        checks = ", ".join(sorted(results[0]["checks"]))
+        _record("Engines: local vs Spark local[2]",
+                f"python benchmarks/spark_engines.py compare --rows {' '.join(map(str, rows))} "
+                f"--engines {' '.join(engines)} --record",
+                [f"Policy: `{policy.name}` (checks: {checks}); data: benchmarks/spark_data.py.",
+                 "Spark runs in local mode: the driver JVM also hosts the executors, so the JVM "
+                 "figure is the whole Spark side; Python workers run only for pandas UDFs.", "",
+                 *lines])
+
+
+def stream(rows: int, policy: Path, record: bool, delete: bool) -> None:
+    """The streaming Arrow engine on a large Parquet file: time and peak memory."""
+    path = data_file(rows)
+    size_mb = path.stat().st_size / 2**20
+    figures = run_child("arrow", rows, policy)
+    print(json.dumps(figures))
+    peak = max(figures["peak_tree_mb"], figures["peak_py_mb"])
+    ok = peak <= 4096
+    line = (f"| arrow | {rows:,} | {size_mb:,.0f} | {figures['seconds']} | "
+            f"{peak} | {'yes' if ok else 'NO'} |")
+    lines = ["| engine | rows | Parquet MB | audit s | peak RSS MB | ≤ 4 GB |",
+             "|---|---:|---:|---:|---:|---|", line]
+    print("\n".join(lines))
+    if record:
+        _record("Streaming Arrow engine, bounded memory",
+                f"python benchmarks/spark_engines.py stream --rows {rows} --record --delete",
+                [f"Policy: `{policy.name}` with the precomputed `offer` prediction column; "
+                 f"checks: {', '.join(sorted(figures['checks']))} "
+                 f"({figures['metrics']} metrics).", "", *lines])
+    if delete:
+        path.unlink()
+
+
+def main() -> None:
+    """Command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("run")
+    one.add_argument("--engine", required=True)
+    one.add_argument("--rows", type=int, required=True)
+    one.add_argument("--json", action="store_true")
+    cmp_ = sub.add_parser("compare")
+    cmp_.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    cmp_.add_argument("--engines", nargs="+", default=["local", "spark"])
+    big = sub.add_parser("stream")
+    big.add_argument("--rows", type=int, default=50_000_000)
+    big.add_argument("--delete", action="store_true", help="delete the data file afterwards")
+    for p in (one, cmp_, big):
+        p.add_argument("--policy", type=Path, default=POLICY)
+        p.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    if args.command == "run":
+        print(json.dumps(measure(args.engine, args.rows, args.policy)))
+    elif args.command == "compare":
+        compare(args.rows, args.engines, args.policy, args.record)
+    else:
+        stream(args.rows, args.policy, args.record, args.delete)
+
+
+if __name__ == "__main__":
+    main()
