@@ -13,12 +13,13 @@ Checks that need rows get a bounded frame: ``to_pandas(columns, limit)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cxaudit.engines.arrow_aggregates import ArrowAggregates
 from cxaudit.engines.base import Engine
 from cxaudit.engines.common import canonical_counts
 from cxaudit.errors import DataError
@@ -33,24 +34,33 @@ Derivation = tuple[tuple[str, ...], Callable[[Any, int], Any]]
 
 @dataclass(frozen=True)
 class ArrowFrame:
-    """A dataset plus the derived columns computed on the fly while scanning."""
+    """A dataset plus the derived columns computed on the fly while scanning.
+
+    ``visible`` narrows the columns (``select``); ``filters`` keeps only rows
+    whose column equals a value (``where_equal``), applied batch by batch.
+    """
 
     dataset: Any
     derived: dict[str, Derivation] = field(default_factory=dict)
+    visible: tuple[str, ...] | None = None
+    filters: tuple[tuple[str, Any], ...] = ()
 
     @property
     def columns(self) -> list[str]:
-        """Source columns, then derived columns."""
+        """Source columns, then derived columns (or the selected ones)."""
+        if self.visible is not None:
+            return list(self.visible)
         return [*self.dataset.schema.names, *self.derived]
 
     def with_columns(self, derived: dict[str, Derivation]) -> ArrowFrame:
         """A new frame with more derived columns."""
-        return ArrowFrame(self.dataset, {**self.derived, **derived})
+        visible = None if self.visible is None else (*self.visible, *derived)
+        return replace(self, derived={**self.derived, **derived}, visible=visible)
 
     def sources(self, columns: Sequence[str]) -> list[str]:
         """The stored columns a scan of ``columns`` must read."""
         needed: list[str] = []
-        for column in columns:
+        for column in [*columns, *(name for name, _ in self.filters)]:
             reads = self.derived[column][0] if column in self.derived else (column,)
             needed.extend(c for c in reads if c not in needed)
         return needed
@@ -60,22 +70,42 @@ class ArrowFrame:
         import pyarrow as pa
 
         columns = list(columns)
-        sources = self.sources(columns)
-        offset = 0
-        scanner = self.dataset.scanner(columns=sources, batch_size=BATCH_ROWS,
+        wanted = list(dict.fromkeys([*columns, *(name for name, _ in self.filters)]))
+        offset = 0  # row offset in the stored data (derived model outputs are sliced by it)
+        kept = 0
+        scanner = self.dataset.scanner(columns=self.sources(columns), batch_size=BATCH_ROWS,
                                        batch_readahead=READAHEAD, fragment_readahead=1)
         for batch in scanner.to_batches():
-            if limit is not None and offset >= limit:
+            if limit is not None and kept >= limit:
                 return
-            if limit is not None and offset + batch.num_rows > limit:
-                batch = batch.slice(0, limit - offset)
             if batch.num_rows == 0:
                 continue
-            arrays = [self.derived[c][1](batch, offset) if c in self.derived
-                      else batch.column(c) for c in columns]
+            arrays = {c: self.derived[c][1](batch, offset) if c in self.derived
+                      else batch.column(c) for c in wanted}
             offset += batch.num_rows
-            yield pa.Table.from_arrays(arrays, names=columns)
-        return
+            table = pa.Table.from_arrays([arrays[c] for c in columns], names=columns)
+            if self.filters:
+                table = table.filter(_equal_mask(arrays, self.filters, batch.num_rows))
+            if limit is not None and kept + table.num_rows > limit:
+                table = table.slice(0, limit - kept)
+            kept += table.num_rows
+            if table.num_rows:
+                yield table
+
+
+def _equal_mask(arrays: dict[str, Any], filters: tuple[tuple[str, Any], ...], rows: int) -> Any:
+    """Rows where every filter column equals its value (missing never equals)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    mask = pa.array([True] * rows)
+    for name, value in filters:
+        try:
+            equal = pc.fill_null(pc.equal(arrays[name], pa.scalar(value)), False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+            equal = pa.array([False] * rows)  # incomparable types: nothing matches
+        mask = pc.and_(mask, equal)
+    return mask
 
 
 def _missing(array: Any) -> Any:
@@ -84,7 +114,7 @@ def _missing(array: Any) -> Any:
     return pc.is_null(array, nan_is_null=True)
 
 
-class ArrowStreamEngine(Engine):
+class ArrowStreamEngine(ArrowAggregates, Engine):
     """Count-based aggregates by streaming Arrow batches; frames are :class:`ArrowFrame`."""
 
     name = "arrow"
@@ -141,7 +171,10 @@ class ArrowStreamEngine(Engine):
         return [str(c) for c in self._frame(frame).columns]
 
     def num_rows(self, frame: Any) -> int:  # noqa: D102
-        return int(self._frame(frame).dataset.count_rows())
+        frame = self._frame(frame)
+        if frame.filters:
+            return sum(t.num_rows for t in frame.batches(frame.columns[:1]))
+        return int(frame.dataset.count_rows())
 
     def count_by(self, frame: Any, columns: Sequence[str]) -> pd.DataFrame:  # noqa: D102
         frame = self._frame(frame)
@@ -199,7 +232,7 @@ class ArrowStreamEngine(Engine):
         columns = list(columns) if columns is not None else frame.columns
         tables = list(frame.batches(columns, limit=limit))
         if not tables:
-            return frame.dataset.schema.empty_table().to_pandas()[[]]
+            return pd.DataFrame({c: [] for c in columns})
         return pa.concat_tables(tables).to_pandas()
 
     def build_context(self, policy: Any, frame: Any, **options: Any) -> Any:

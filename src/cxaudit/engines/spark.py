@@ -24,6 +24,7 @@ import pandas as pd
 
 from cxaudit.engines.base import Engine
 from cxaudit.engines.common import canonical_counts
+from cxaudit.engines.spark_aggregates import SparkAggregates
 from cxaudit.errors import DataError, InputError
 
 INSTALL_HINT = "pip install 'cxaudit[spark]'"
@@ -96,7 +97,7 @@ def _missing(column: Any, data_type: Any) -> Any:
     return column.isNull()
 
 
-class SparkEngine(Engine):
+class SparkEngine(SparkAggregates, Engine):
     """Aggregates with Spark ``groupBy``; frames are Spark DataFrames."""
 
     name = "spark"

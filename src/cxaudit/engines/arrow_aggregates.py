@@ -1,0 +1,131 @@
+"""Data-quality and sampling aggregates for the streaming Arrow engine.
+
+Counting aggregates stream: each batch is turned into pandas and coded with
+the local engine's own helpers (missing masks, bin codes, float coercion), so
+values are judged exactly as the local engine judges them, and only small
+per-group tables are kept between batches. ``quantiles`` keeps one float
+column at a time (8 bytes a row). ``duplicate_keys``, ``datetime_range`` and
+``stratified_sample`` need whole columns: they collect only the columns they
+name and apply the local engine to them (memory: those columns, not the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxaudit.engines.common import canonical_counts
+
+
+def _accumulate(totals: dict, keys: pd.DataFrame, values: list[np.ndarray]) -> None:
+    rows = keys.itertuples(index=False, name=None) if keys.shape[1] else [()] * len(keys)
+    for index, key in enumerate(rows):
+        into = totals.setdefault(key, [0] * len(values))
+        for slot, array in enumerate(values):
+            into[slot] += int(array[index])
+
+
+class ArrowAggregates:
+    """Mixed into :class:`~cxaudit.engines.arrow_stream.ArrowStreamEngine`."""
+
+    def select(self, frame: Any, columns: Sequence[str]) -> Any:
+        """Only ``columns`` (nothing is read)."""
+        return replace(self._frame(frame), visible=tuple(columns))
+
+    def where_equal(self, frame: Any, column: str, value: Any) -> Any:
+        """Rows whose ``column`` equals ``value``, filtered while scanning."""
+        frame = self._frame(frame)
+        return replace(frame, filters=(*frame.filters, (column, value)))
+
+    def missing_counts(self, frame: Any, columns: Sequence[str],
+                       groupings: Sequence[Sequence[str]] = ((),), *,
+                       blank_is_missing: bool = True) -> list[pd.DataFrame]:
+        """Missing values per column for each grouping, all groupings in one scan."""
+        from cxaudit.engines.local import _group_codes, _missing_mask
+
+        frame = self._frame(frame)
+        columns = list(columns)
+        totals: list[dict] = [{} for _ in groupings]
+        scan = list(dict.fromkeys([*columns, *(c for by in groupings for c in by)]))
+        for table in frame.batches(scan):
+            batch = table.to_pandas()
+            masks = [_missing_mask(batch[c], blank_is_missing) for c in columns]
+            for slot, by in enumerate(groupings):
+                codes, keys = _group_codes(batch, list(by))
+                size = len(keys)
+                values = [np.bincount(codes, minlength=size),
+                          *(np.bincount(codes[m], minlength=size) for m in masks)]
+                _accumulate(totals[slot], keys, values)
+        return [canonical_counts(list(by), ((k, tuple(v)) for k, v in found.items()),
+                                 value_columns=["rows", *columns])
+                for by, found in zip(groupings, totals, strict=True)]
+
+    def duplicate_keys(self, frame: Any, columns: Sequence[str], limit: int = 5
+                       ) -> tuple[int, int, list[tuple[Any, ...]]]:
+        """Rows repeating an earlier key (the key columns are collected, nothing else)."""
+        from cxaudit.engines.local import LocalEngine
+
+        return LocalEngine().duplicate_keys(self.to_pandas(frame, list(columns)), columns, limit)
+
+    def datetime_range(self, frame: Any, column: str, *, format: str = "ISO8601"
+                       ) -> dict[str, Any]:
+        """Oldest/newest timestamp of one collected column, parsed as the local engine does."""
+        from cxaudit.engines.local import LocalEngine
+
+        return LocalEngine().datetime_range(self.to_pandas(frame, [column]), column,
+                                            format=format)
+
+    def quantiles(self, frame: Any, columns: Sequence[str], probs: Sequence[float], *,
+                  coerce_numeric: Sequence[str] = ()) -> dict[str, list[float]]:
+        """Exact quantiles, one column at a time, missing values ignored."""
+        from cxaudit.engines.local import _as_float
+
+        frame = self._frame(frame)
+        out = {}
+        for column in columns:
+            parts = []
+            for table in frame.batches([column]):
+                values = _as_float(table.column(column).to_pandas(), column in coerce_numeric)
+                parts.append(values[~np.isnan(values)])
+            values = np.concatenate(parts) if parts else np.zeros(0)
+            out[column] = np.quantile(values, list(probs)).tolist() if len(values) else []
+        return out
+
+    def binned_counts(self, frame: Any, binnings: dict[str, Any], by: Sequence[str] = ()
+                      ) -> dict[str, pd.DataFrame]:
+        """Histogram per column and group, bins coded per batch by the local engine's rules."""
+        from cxaudit.engines.local import _bin_codes, _group_codes
+
+        frame = self._frame(frame)
+        by = list(by)
+        out = {}
+        for column, binning in binnings.items():
+            totals: dict[tuple[Any, ...], list[int]] = {}
+            for table in frame.batches(list(dict.fromkeys([*by, column]))):
+                batch = table.to_pandas()
+                codes, keys = _group_codes(batch, by)
+                bins, slots = _bin_codes(batch[column], binning)
+                counts = np.bincount(codes * slots + bins, minlength=len(keys) * slots)
+                present = np.nonzero(counts)[0]
+                found = keys.iloc[present // slots].reset_index(drop=True)
+                found["bin"] = (present % slots).astype(np.int64) - 1
+                _accumulate(totals, found, [counts[present]])
+            out[column] = canonical_counts([*by, "bin"], ((k, v[0]) for k, v in totals.items()))
+        return out
+
+    def stratified_sample(self, frame: Any, by: Sequence[str],
+                          sizes: Mapping[tuple[str, ...], int], columns: Sequence[str],
+                          seed: int) -> pd.DataFrame:
+        """The local engine's stratified sample over the collected ``by`` + ``columns``."""
+        from cxaudit.engines.local import LocalEngine
+
+        wanted = list(dict.fromkeys([*columns, *by]))
+        return LocalEngine().stratified_sample(self.to_pandas(frame, wanted), by, sizes,
+                                               columns, seed)
+
+
+__all__ = ["ArrowAggregates"]
