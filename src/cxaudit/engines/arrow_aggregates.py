@@ -95,6 +95,37 @@ class ArrowAggregates:
             out[column] = np.quantile(values, list(probs)).tolist() if len(values) else []
         return out
 
+    def top_values(self, frame: Any, columns: Sequence[str], limit: int
+                   ) -> dict[str, list[Any]]:
+        """Commonest non-missing values, commonest first, ties by text (as the local engine).
+
+        Arrow's hash count lists values in order of first appearance and its
+        sort is stable, so the candidates are the local engine's candidates.
+        Memory: the column and its distinct values.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        frame = self._frame(frame)
+        keep = max(limit * 4, limit + 50)
+        out = {}
+        for column in columns:
+            chunks = [t.column(column) for t in frame.batches([column])]
+            if not chunks:
+                out[column] = []
+                continue
+            values = pa.chunked_array([c for chunk in chunks for c in chunk.chunks])
+            values = pc.drop_null(values)
+            if pa.types.is_floating(values.type):
+                values = values.filter(pc.invert(pc.is_nan(values)))
+            counted = pc.value_counts(values)
+            counts = counted.field("counts")
+            order = pc.sort_indices(pa.table({"n": counts}), sort_keys=[("n", "descending")])
+            top = counted.take(order[:keep]).to_pylist()
+            ranked = sorted(top, key=lambda r: (-r["counts"], str(r["values"])))
+            out[column] = [r["values"] for r in ranked[:limit]]
+        return out
+
     def binned_counts(self, frame: Any, binnings: dict[str, Any], by: Sequence[str] = ()
                       ) -> dict[str, pd.DataFrame]:
         """Histogram per column and group, bins coded per batch by the local engine's rules."""

@@ -135,6 +135,28 @@ class SparkAggregates:
         return {c: [float(v) for v in row[i]] if row[i] is not None else []
                 for i, c in enumerate(columns)}
 
+    def top_values(self, frame: Any, columns: Sequence[str], limit: int
+                   ) -> dict[str, list[Any]]:
+        """Commonest non-missing values, commonest first, ties by text (as the local engine).
+
+        Candidates are ranked in Spark by count, then first appearance in row
+        order (the local engine's stable order); only those are collected.
+        """
+        from pyspark.sql import functions as F
+
+        types = _types(frame)
+        keep = max(limit * 4, limit + 50)
+        ordered = frame.withColumn("__pos", F.monotonically_increasing_id())
+        out = {}
+        for column in columns:
+            present = ~_missing_flag(column, types[column], False)
+            rows = (ordered.filter(present).groupBy(column)
+                    .agg(F.count(F.lit(1)).alias("__n"), F.min("__pos").alias("__first"))
+                    .orderBy(F.col("__n").desc(), F.col("__first")).limit(keep).collect())
+            ranked = sorted(rows, key=lambda r: (-r[1], str(r[0])))
+            out[column] = [r[0] for r in ranked[:limit]]
+        return out
+
     def binned_counts(self, frame: Any, binnings: dict[str, Any], by: Sequence[str] = ()
                       ) -> dict[str, pd.DataFrame]:
         """Histogram per column and group; bin ``-1`` holds missing values."""
