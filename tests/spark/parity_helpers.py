@@ -14,12 +14,14 @@ TOLERANCE = 1e-9
 def generated_customers(rows: int = 6000, seed: int = 11) -> pd.DataFrame:
     """Customers with every awkward case: missing and blank groups, NaN, booleans, text labels."""
     rng = np.random.default_rng(seed)
-    gender = rng.choice(np.array(["Female", "Male", " Female", "Nonbinary"], dtype=object), rows,
+    gender = rng.choice(np.array(["Female", "Male", "\u00a0Female\t", "Nonbinary"], dtype=object), rows,
                         p=[0.45, 0.45, 0.02, 0.08])
     gender[rng.random(rows) < 0.03] = None
     gender[rng.random(rows) < 0.01] = "  "
     region = rng.choice(np.array(["north", "south", "east", "west"], dtype=object), rows)
     senior = rng.random(rows) < 0.2
+    household = rng.integers(1, 4, rows).astype(float)  # integers with gaps: read as float
+    household[rng.random(rows) < 0.02] = np.nan
     tenure = rng.integers(0, 72, rows).astype(float)
     tenure[rng.random(rows) < 0.05] = np.nan
     charges = np.round(rng.uniform(18, 120, rows), 2)
@@ -31,6 +33,7 @@ def generated_customers(rows: int = 6000, seed: int = 11) -> pd.DataFrame:
         "gender": pd.Series(gender, dtype=object),
         "region": region,
         "senior": senior,
+        "household": household,
         "tenure": tenure,
         "monthly_charges": charges,
         "churn": churn,

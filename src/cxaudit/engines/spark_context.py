@@ -31,6 +31,9 @@ from cxaudit.loaders.data import missing_column_error
 from cxaudit.loaders.model import LoadedModel
 
 _MODEL_SCORE = "__cx_model_score"
+#: Every character Python's ``str.strip()`` removes (``str.isspace``), so Spark
+#: trims protected-attribute text exactly as the local engine does.
+PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
 
 def _types(frame: Any) -> dict[str, Any]:
@@ -86,11 +89,31 @@ def spark_binarise(name: str, data_type: Any, positive: Any) -> Any:
     return F.coalesce(test, F.lit(False)).cast("byte")
 
 
-def group_text(name: str, data_type: Any) -> Any:
-    """Protected attribute as trimmed text; missing or blank → ``unknown``."""
+def _integers_read_as_floats(engine: Any, frame: Any, columns: list[str],
+                             types: dict[str, Any]) -> set[str]:
+    """Integer columns with missing values, which pandas (the local engine) reads as floats."""
+    from pyspark.sql.types import IntegralType
+
+    integral = [c for c in columns if isinstance(types[c], IntegralType)]
+    if not integral:
+        return set()
+    nulls = engine.null_counts(frame, integral)
+    return {c for c in integral if int(nulls[c].iloc[0])}
+
+
+def group_text(name: str, data_type: Any, *, floated: bool = False) -> Any:
+    """Protected attribute as trimmed text; missing or blank → ``unknown``.
+
+    ``floated``: an integer column with missing values is spelled as pandas
+    spells the floats it reads it as (``1`` → ``1.0``), so groups keep the
+    local engine's names.
+    """
     from pyspark.sql import functions as F
 
-    text = F.regexp_replace(as_text(name, data_type), r"^\s+|\s+$", "")
+    text = as_text(name, data_type)
+    if floated:
+        text = F.concat(text, F.lit(".0"))
+    text = F.btrim(text, F.lit(PY_WHITESPACE))
     return F.when(text.isNull() | (text == ""), F.lit(UNKNOWN_GROUP)).otherwise(text)
 
 
@@ -180,8 +203,9 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
         derived[DECISION] = F.coalesce(derived[SCORE] >= F.lit(spec.decision_threshold),
                                        F.lit(False)).cast("byte")
 
+    floated = _integers_read_as_floats(engine, frame, spec.protected, types)
     for attr in spec.protected:
-        derived[group_column(attr)] = group_text(attr, types[attr])
+        derived[group_column(attr)] = group_text(attr, types[attr], floated=attr in floated)
 
     out = frame.withColumns(derived) if derived else frame
     has_decision = DECISION in derived
