@@ -89,7 +89,11 @@ def test_stratified_sample(engine, table):
     sizes = {("north",): 5, ("west",): 3}
     got_s = engine.stratified_sample(frame, ["region"], sizes, ["customer_id"], seed=3)
     want_s = LocalEngine().stratified_sample(raw, ["region"], sizes, ["customer_id"], seed=3)
-    assert got_s.reset_index(drop=True).equals(want_s.reset_index(drop=True))
+    assert list(got_s.columns) == list(want_s.columns) == ["customer_id", "region"]
+    assert list(got_s.index) == list(want_s.index)  # the same rows (positions) ...
+    assert got_s.reset_index(drop=True).astype(object).equals(  # ... with the same values
+        want_s.reset_index(drop=True).astype(object))
+
 
 
 def test_top_values(engine, table, small_batches):

@@ -78,3 +78,31 @@ def test_to_pandas_limits_rows_and_columns(engine, customers_file, raw):
     sample = engine.to_pandas(frame, ["customer_id", "tenure"], limit=25)
     assert list(sample.columns) == ["customer_id", "tenure"]
     assert sample["customer_id"].tolist() == raw["customer_id"].head(25).tolist()
+
+
+def test_rows_at_spans_partitions(spark, customers_file, raw):
+    """Positions are counted across partitions (a file split into several)."""
+    from cxaudit.engines.spark import SparkEngine
+
+    path = customers_file
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "16k")
+    try:
+        engine = SparkEngine(session=spark)
+        frame = engine.read_table(path)
+        assert frame.rdd.getNumPartitions() > 1
+        positions = [0, 1499, 1500, 5999, 17]
+        rows = engine.rows_at(frame, ["customer_id", "tenure"], positions)
+        assert list(rows.index) == sorted(positions)
+        assert rows["customer_id"].tolist() == raw["customer_id"].iloc[sorted(positions)].tolist()
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+
+def test_arrow_rows_at_spans_batches(customers_file, raw, small_batches):
+    from cxaudit.engines.arrow_stream import ArrowStreamEngine
+
+    engine = ArrowStreamEngine()
+    positions = [5999, 0, 999, 1000, 17, 4321]
+    rows = engine.rows_at(engine.read_table(customers_file), ["customer_id"], positions)
+    assert list(rows.index) == sorted(positions)
+    assert rows["customer_id"].tolist() == raw["customer_id"].iloc[sorted(positions)].tolist()

@@ -151,12 +151,34 @@ class ArrowAggregates:
     def stratified_sample(self, frame: Any, by: Sequence[str],
                           sizes: Mapping[tuple[str, ...], int], columns: Sequence[str],
                           seed: int) -> pd.DataFrame:
-        """The local engine's stratified sample over the collected ``by`` + ``columns``."""
+        """The local engine's stratified sample; only strata columns and sampled rows are held."""
         from cxaudit.engines.local import LocalEngine
 
-        wanted = list(dict.fromkeys([*columns, *by]))
-        return LocalEngine().stratified_sample(self.to_pandas(frame, wanted), by, sizes,
-                                               columns, seed)
+        by = list(by)
+        keys = self.to_pandas(frame, by)
+        keys["__cx_pos"] = np.arange(len(keys), dtype=np.int64)
+        drawn = LocalEngine().stratified_sample(keys, by, sizes, ["__cx_pos"], seed)
+        return self.rows_at(frame, list(dict.fromkeys([*columns, *by])),
+                            drawn["__cx_pos"].to_numpy())
+
+    def rows_at(self, frame: Any, columns: Sequence[str], positions: Any) -> pd.DataFrame:
+        """Rows at 0-based ``positions`` (row order), as pandas indexed by position."""
+        import pyarrow as pa
+
+        frame = self._frame(frame)
+        wanted = np.sort(np.asarray(positions, dtype=np.int64))
+        parts, start = [], 0
+        for table in frame.batches(list(columns)):
+            stop = start + table.num_rows
+            lo, hi = np.searchsorted(wanted, [start, stop])
+            if hi > lo:
+                parts.append(table.take(pa.array(wanted[lo:hi] - start)))
+            start = stop
+        if not parts:
+            return pd.DataFrame({c: [] for c in columns})
+        rows = pa.concat_tables(parts).to_pandas()
+        rows.index = wanted[: len(rows)]
+        return rows
 
 
 __all__ = ["ArrowAggregates"]

@@ -194,16 +194,47 @@ class SparkAggregates:
     def stratified_sample(self, frame: Any, by: Sequence[str],
                           sizes: Mapping[tuple[str, ...], int], columns: Sequence[str],
                           seed: int) -> pd.DataFrame:
-        """The local engine's stratified sample, drawn from the collected ``by`` + ``columns``.
+        """The local engine's stratified sample; only the sampled rows reach the driver.
 
-        Collects only the needed columns in row order, so the draw (NumPy's
-        generator over row positions) is the local engine's draw.
+        The strata columns are collected in row order and the local engine
+        draws row positions from them (NumPy's generator, so the draw is the
+        local engine's); the sampled rows' ``columns`` are then fetched by
+        position (partition offsets + ``monotonically_increasing_id``).
         """
+        import numpy as np
+
         from cxaudit.engines.local import LocalEngine
 
+        by = list(by)
+        keys = self.to_pandas(frame, by)
+        keys["__cx_pos"] = np.arange(len(keys), dtype=np.int64)
+        drawn = LocalEngine().stratified_sample(keys, by, sizes, ["__cx_pos"], seed)
+        positions = drawn["__cx_pos"].to_numpy()
         wanted = list(dict.fromkeys([*columns, *by]))
-        return LocalEngine().stratified_sample(self.to_pandas(frame, wanted), by, sizes,
-                                               columns, seed)
+        return self.rows_at(frame, wanted, positions)
+
+    def rows_at(self, frame: Any, columns: Sequence[str], positions: Any) -> pd.DataFrame:
+        """Rows at 0-based ``positions`` (row order of ``frame``), as pandas indexed by position."""
+        from pyspark.sql import functions as F
+
+        columns = list(columns)
+        indexed = frame.withColumn("__cx_part", F.spark_partition_id()).withColumn(
+            "__cx_mono", F.monotonically_increasing_id())
+        counts = sorted(tuple(r) for r in indexed.groupBy("__cx_part").count().collect())
+        offsets, start = [], 0
+        for part, n in counts:
+            offsets += [F.lit(part), F.lit(start)]
+            start += n
+        if not len(positions) or not counts:
+            return pd.DataFrame({c: [] for c in columns})
+        offset = F.element_at(F.create_map(*offsets), F.col("__cx_part"))
+        position = offset + (F.col("__cx_mono") - F.shiftleft(F.col("__cx_part").cast("long"), 33))
+        wanted = [int(p) for p in positions]
+        rows = (indexed.withColumn("__cx_pos", position).filter(F.col("__cx_pos").isin(wanted))
+                .select(*columns, "__cx_pos").toPandas())
+        rows = rows.sort_values("__cx_pos").set_index("__cx_pos")
+        rows.index.name = None
+        return rows[columns]
 
 
 __all__ = ["SparkAggregates"]
