@@ -33,6 +33,7 @@ _NEEDS = {
     "decision": ("has_decision", "decisions: data.prediction, data.score or --model"),
     "score": ("has_score", "scores: data.score or a model with predict_proba"),
     "model": ("model", "a model (--model)"),
+    "consent": ("consent", "a consent ledger: --consent FILE or consent.ledger in the policy"),
 }
 
 
@@ -54,7 +55,8 @@ def check_requirements(ctx: AuditContext) -> None:
         cls = registry.get(params.type)
         for need in sorted(getattr(cls, "requires", ())):
             attribute, what = _NEEDS.get(need, (None, need))
-            if attribute is not None and not getattr(ctx, attribute):
+            value = getattr(ctx, attribute) if attribute is not None else True
+            if value is None or value is False:
                 raise InputError(f"{ctx.policy.locate('checks', params.id, 'type')}: check "
                                  f"{params.id!r} ({params.type}) needs {what}",
                                  hint="provide it, or remove the check from the policy")
@@ -127,7 +129,10 @@ def audit(inputs: AuditInputs) -> AuditResult:
     policy = load_policy(inputs.policy)
     engine = get_engine(inputs.engine)
     frame = read_table(inputs.data, role="data")
-    consent = read_table(inputs.consent, role="consent ledger") if inputs.consent else None
+    consent_path = inputs.consent
+    if consent_path is None and policy.consent is not None and policy.consent.ledger:
+        consent_path = str(Path(policy.source).parent / policy.consent.ledger)
+    consent = read_table(consent_path, role="consent ledger") if consent_path else None
     reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
              if inputs.model else None)
@@ -136,7 +141,7 @@ def audit(inputs: AuditInputs) -> AuditResult:
         seed=inputs.seed, started=started, clock=clock,
         records={
             "data": _record("data", inputs.data, rows=len(frame)),
-            **({"consent": _record("consent", inputs.consent, rows=len(consent))}
+            **({"consent": _record("consent", consent_path, rows=len(consent))}
                if consent is not None else {}),
             **({"reference": _record("reference", inputs.reference, rows=len(reference))}
                if reference is not None else {}),
@@ -152,6 +157,13 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
 
     started = started or datetime.now(timezone.utc)
     clock = clock if clock is not None else time.perf_counter()
+    if consent is not None:  # a bad ledger is bad input (exit 2), not a check error
+        from cxaudit.loaders.consent import prepare_consent
+
+        record = (records or {}).get("consent")
+        consent = prepare_consent(policy, frame, consent,
+                                  source=(record.path if record and record.path
+                                          else "consent ledger"))
     ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,
                         seed=seed)
     check_requirements(ctx)

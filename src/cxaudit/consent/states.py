@@ -1,0 +1,254 @@
+"""The consent state of every audited row at its event time, computed once per audit.
+
+Each row is joined (:mod:`cxaudit.consent.asof`) to the ledger record in force
+for its subject and the audited purpose at the row's event time (records with
+purpose ``*`` apply to every purpose). The record then gives one state, checked
+in this order (the first that applies wins):
+
+``no_event_time``  the row has no event time (empty timestamp cell);
+``no_record``      no record had started by the event time;
+``objected``       the record is an Art. 21 objection in force;
+``refused``        the subject refused;
+``withdrawn``      consent was withdrawn at or before the event time;
+``expired``        consent expired at or before the event time;
+``basis_not_accepted``  the record's lawful basis is not one the policy accepts
+                   for the purpose;
+``valid``          otherwise.
+
+Boundaries are inclusive for the record: granted exactly at the event time
+covers the row; withdrawn or expired exactly at the event time does not.
+
+Event time: ``data.timestamp`` when the policy names it; else ``consent.as_of``;
+else the audit time (stated in every finding: "is this data usable *now*").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxaudit.consent.asof import asof_positions
+from cxaudit.consent.tcf import known_purpose
+from cxaudit.consent.vocabulary import ALL_PURPOSES, STATUSES, LawfulBasis
+from cxaudit.errors import InputError
+from cxaudit.loaders.consent import ATTRS_KEY, validate_ledger
+from cxaudit.loaders.timestamps import MISSING, Times, parse_column, require_compatible, scalar_micros
+
+STATES = ("valid", "no_record", "objected", "refused", "withdrawn", "expired",
+          "basis_not_accepted", "no_event_time")
+STATE = {name: code for code, name in enumerate(STATES)}
+OPT_OUT_STATES = ("objected", "refused", "withdrawn")
+
+
+@dataclass(frozen=True)
+class PurposeRules:
+    """What the policy accepts for one purpose."""
+
+    purpose: str
+    lawful_bases: tuple[str, ...]
+    direct_marketing: bool
+    tcf_purposes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class EventTimes:
+    """Event time of each row and where it came from (for findings)."""
+
+    times: Times
+    source: str
+
+
+@dataclass(frozen=True)
+class ConsentView:
+    """Per-row consent state for one purpose."""
+
+    rules: PurposeRules
+    state: np.ndarray
+    record: np.ndarray
+    signal: np.ndarray
+    event: EventTimes
+    ledger: pd.DataFrame
+    subject_ids: pd.Series
+
+    def mask(self, *states: str) -> np.ndarray:
+        """Boolean mask of rows in any of ``states``."""
+        return np.isin(self.state, [STATE[s] for s in states])
+
+    def counts(self) -> dict[str, int]:
+        """Rows per state (every state listed, zeros included)."""
+        found = np.bincount(self.state, minlength=len(STATES))
+        return {name: int(found[code]) for code, name in enumerate(STATES)}
+
+    def record_values(self, column: str) -> pd.Series:
+        """A ledger column gathered for each row's record (missing where none)."""
+        values = self.ledger[column]
+        taken = values.take(np.maximum(self.record, 0)).reset_index(drop=True)
+        return taken.mask(pd.Series(self.record < 0))
+
+
+def audited_purpose(policy: Any) -> str:
+    """``consent.purpose``, else ``system.purpose``; an input error when neither is set."""
+    purpose = (policy.consent.purpose if policy.consent else None) or policy.system.purpose
+    if not purpose:
+        raise InputError(f"{policy.locate('consent')}: the policy names no processing purpose",
+                         hint="set consent.purpose (or system.purpose) to the purpose id used "
+                              "in the consent ledger")
+    return purpose
+
+
+def purpose_rules(policy: Any, purpose: str | None = None) -> PurposeRules:
+    """Accepted lawful bases, TCF purposes and direct-marketing flag of ``purpose``."""
+    purpose = purpose or audited_purpose(policy)
+    declared = policy.consent.purposes.get(purpose) if policy.consent else None
+    builtin = known_purpose(purpose) or {}
+    bases = tuple(b.value for b in declared.lawful_bases) if declared else (
+        LawfulBasis.consent.value,)
+    tcf = tuple(declared.tcf_purposes) if declared and declared.tcf_purposes is not None else (
+        tuple(builtin.get("tcf", ())))
+    marketing = declared.direct_marketing if declared and declared.direct_marketing is not None \
+        else bool(builtin.get("direct_marketing", False))
+    return PurposeRules(purpose=purpose, lawful_bases=bases, direct_marketing=marketing,
+                        tcf_purposes=tcf)
+
+
+def ledger_of(ctx: Any) -> pd.DataFrame:
+    """The validated ledger of the audit (validated here if the runner did not)."""
+    if ctx.consent is None:
+        raise InputError("this check needs a consent ledger",
+                         hint="pass --consent FILE or set consent.ledger in the policy")
+    if ATTRS_KEY in ctx.consent.attrs:
+        return ctx.consent
+    cached = ctx.notes.get("consent.ledger")
+    if cached is None:
+        zone = ctx.policy.consent.timezone if ctx.policy.consent else None
+        cached = validate_ledger(ctx.consent, timezone=zone)
+        ctx.notes["consent.ledger"] = cached
+    return cached
+
+
+def event_times(ctx: Any) -> EventTimes:
+    """Event time of every row (cached on the context)."""
+    cached = ctx.notes.get("consent.event_times")
+    if cached is not None:
+        return cached
+    policy = ctx.policy
+    zone = policy.consent.timezone if policy.consent else None
+    n = ctx.engine.num_rows(ctx.frame)
+    column = policy.data.timestamp
+    if column:
+        values = ctx.engine.to_pandas(ctx.frame, [column])[column]
+        times = parse_column(values, column=column, where="data", timezone=zone)
+        source = f"each row's {column}"
+    else:
+        as_of = policy.consent.as_of if policy.consent else None
+        if as_of is not None:
+            one = scalar_micros(as_of, timezone=zone)
+            source = f"consent.as_of ({as_of.isoformat()}) for every row (no data.timestamp)"
+        else:
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            one = scalar_micros(now, timezone=None)
+            source = (f"the audit time ({now.isoformat()}) for every row: the data has no "
+                      "data.timestamp and the policy no consent.as_of")
+        times = Times(micros=np.full(n, one.micros[0], dtype=np.int64), aware=one.aware,
+                      missing=np.zeros(n, dtype=bool))
+    result = EventTimes(times=times, source=source)
+    ctx.notes["consent.event_times"] = result
+    return result
+
+
+def _ledger_arrays(ledger: pd.DataFrame) -> dict[str, np.ndarray]:
+    def micros(column: str) -> np.ndarray:
+        values = ledger[column]
+        if values.dt.tz is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        out = values.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
+        out[values.isna().to_numpy()] = MISSING
+        return out
+
+    status = pd.Categorical(ledger["status"], categories=list(STATUSES)).codes.astype(np.int64)
+    return {"start": micros("granted_at"), "withdrawn": micros("withdrawn_at"),
+            "expires": micros("expires_at"), "status": status,
+            "signal": ledger["signal"].fillna("").to_numpy(dtype=object),
+            "basis": ledger["lawful_basis"].fillna("").to_numpy(dtype=object)}
+
+
+def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
+    """Consent state of every row for ``purpose`` (default: the audited one), cached."""
+    rules = purpose_rules(ctx.policy, purpose)
+    key = f"consent.view.{rules.purpose}"
+    if key in ctx.notes:
+        return ctx.notes[key]
+    ledger = ledger_of(ctx)
+    event = event_times(ctx)
+    ledger_times = Times(micros=np.zeros(0, np.int64), aware=ledger.attrs[ATTRS_KEY]["aware"],
+                         missing=np.zeros(0, bool))
+    require_compatible(ledger_times, "the consent ledger's timestamps", event.times,
+                       f"the rows' event time ({event.source})")
+    id_column = ctx.policy.data.id
+    if not id_column:
+        raise InputError(f"{ctx.policy.locate('data')}: consent checks need the subject id column",
+                         hint="set data.id to the column matching the ledger's subject_id")
+    subject_ids = ctx.engine.to_pandas(ctx.frame, [id_column])[id_column].reset_index(drop=True)
+    arrays = ctx.notes.get("consent.ledger_arrays")
+    if arrays is None:
+        arrays = _ledger_arrays(ledger)
+        ctx.notes["consent.ledger_arrays"] = arrays
+    purposes = ledger["purpose"].to_numpy(dtype=object)
+    selected = np.flatnonzero((purposes == rules.purpose) | (purposes == ALL_PURPOSES))
+    ledger_ids = pa_take(ledger["subject_id"], selected)
+    times = event.times.micros
+    local = asof_positions(_arrow(subject_ids), times, ledger_ids, arrays["start"][selected],
+                           arrays["status"][selected])
+    record = np.where(local >= 0, selected[np.maximum(local, 0)], -1)
+    state = _classify(record, times, event.times.missing, arrays, rules)
+    signal = np.where(record >= 0, arrays["signal"][np.maximum(record, 0)], "")
+    view = ConsentView(rules=rules, state=state, record=record, signal=signal, event=event,
+                       ledger=ledger, subject_ids=subject_ids)
+    ctx.notes[key] = view
+    return view
+
+
+def _arrow(series: pd.Series) -> Any:
+    import pyarrow as pa
+
+    try:
+        return pa.array(series.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(series.astype("string").array)
+
+
+def pa_take(series: pd.Series, positions: np.ndarray) -> Any:
+    """Arrow array of ``series`` at ``positions`` (no Python objects in between)."""
+    import pyarrow as pa
+
+    return _arrow(series).take(pa.array(positions))
+
+
+def _classify(record: np.ndarray, times: np.ndarray, no_time: np.ndarray,
+              arrays: dict[str, np.ndarray], rules: PurposeRules) -> np.ndarray:
+    state = np.full(len(record), STATE["no_record"], dtype=np.int8)
+    rows = np.flatnonzero(record >= 0)
+    rec = record[rows]
+    t = times[rows]
+    status = arrays["status"][rec]
+    withdrawn_at = arrays["withdrawn"][rec]
+    expires_at = arrays["expires"][rec]
+    withdrawn = (withdrawn_at != MISSING) & (withdrawn_at <= t)
+    expired = (expires_at != MISSING) & (expires_at <= t)
+    refused = status == STATUSES.index("refused")
+    objection = (arrays["signal"][rec] == "objection") & (refused | withdrawn)
+    basis_ok = np.isin(arrays["basis"][rec], list(rules.lawful_bases))
+    sub = np.full(len(rows), STATE["valid"], dtype=np.int8)
+    # Assign from the weakest to the strongest reason so the strongest wins.
+    sub[~basis_ok] = STATE["basis_not_accepted"]
+    sub[expired] = STATE["expired"]
+    sub[withdrawn] = STATE["withdrawn"]
+    sub[refused] = STATE["refused"]
+    sub[objection] = STATE["objected"]
+    state[rows] = sub
+    state[no_time] = STATE["no_event_time"]
+    return state
