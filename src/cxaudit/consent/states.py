@@ -36,7 +36,13 @@ from cxaudit.consent.tcf import known_purpose
 from cxaudit.consent.vocabulary import ALL_PURPOSES, STATUSES, LawfulBasis
 from cxaudit.errors import InputError
 from cxaudit.loaders.consent import ATTRS_KEY, validate_ledger
-from cxaudit.loaders.timestamps import MISSING, Times, parse_column, require_compatible, scalar_micros
+from cxaudit.loaders.timestamps import (
+    MISSING,
+    Times,
+    parse_column,
+    require_compatible,
+    scalar_micros,
+)
 
 STATES = ("valid", "no_record", "objected", "refused", "withdrawn", "expired",
           "basis_not_accepted", "no_event_time")
