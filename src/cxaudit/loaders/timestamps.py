@@ -105,8 +105,16 @@ def parse_column(values: pd.Series, *, column: str, where: str,
         text = values.astype("string").str.strip()
         text = text.mask(text == "")
         missing = text.isna().to_numpy()
-        has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
         present = ~missing
+        # utc=True parses both kinds (naive values as if UTC): enough to find bad text.
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+        bad = np.flatnonzero(parsed.isna().to_numpy() & present)
+        if len(bad):
+            raise DataError(f"{where}: column {column!r} has {len(bad)} value(s) that are not "
+                            f"ISO 8601 timestamps ({row_list(bad)}: {_examples(text, bad)})",
+                            hint="write timestamps as 2025-03-01T10:00:00Z (or with +01:00); "
+                                 "leave the cell empty when there is none")
+        has_offset = text.str.contains(_OFFSET, regex=True).fillna(False).to_numpy(dtype=bool)
         n_aware = int(has_offset.sum())
         if 0 < n_aware < int(present.sum()):
             naive_rows = np.flatnonzero(present & ~has_offset)
@@ -116,13 +124,8 @@ def parse_column(values: pd.Series, *, column: str, where: str,
                             f"({row_list(naive_rows, 3)}); they cannot be compared safely",
                             hint="write every timestamp with its offset (…Z or …+01:00)")
         aware = n_aware > 0
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=aware)
-        bad = np.flatnonzero(parsed.isna().to_numpy() & present)
-        if len(bad):
-            raise DataError(f"{where}: column {column!r} has {len(bad)} value(s) that are not "
-                            f"ISO 8601 timestamps ({row_list(bad)}: {_examples(text, bad)})",
-                            hint="write timestamps as 2025-03-01T10:00:00Z (or with +01:00); "
-                                 "leave the cell empty when there is none")
+        if not aware:  # naive text was read as UTC above: keep its wall-clock reading
+            parsed = parsed.dt.tz_localize(None)
         missing = ~present
     if not aware and timezone is not None:
         parsed = _localise(parsed, timezone, column=column, where=where)
