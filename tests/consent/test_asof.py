@@ -34,7 +34,7 @@ def naive_asof(data_ids, data_times, ledger_ids, starts, ranks):
     return np.array(out, dtype=np.int64)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.data())
 def test_join_matches_naive_loop(data):
     n_ledger = data.draw(st.integers(0, 40))
