@@ -33,7 +33,7 @@ import pandas as pd
 
 from cxaudit.consent.asof import asof_positions
 from cxaudit.consent.tcf import known_purpose
-from cxaudit.consent.vocabulary import ALL_PURPOSES, STATUSES, LawfulBasis
+from cxaudit.consent.vocabulary import ALL_PURPOSES, SIGNALS, STATUSES, LawfulBasis
 from cxaudit.errors import InputError
 from cxaudit.loaders.consent import ATTRS_KEY, validate_ledger
 from cxaudit.loaders.timestamps import (
@@ -83,6 +83,10 @@ class ConsentView:
     def mask(self, *states: str) -> np.ndarray:
         """Boolean mask of rows in any of ``states``."""
         return np.isin(self.state, [STATE[s] for s in states])
+
+    def signal_mask(self, *names: str) -> np.ndarray:
+        """Rows whose record in force carries one of the signals ``names``."""
+        return np.isin(self.signal, [SIGNALS.index(n) for n in names])
 
     def counts(self) -> dict[str, int]:
         """Rows per state (every state listed, zeros included)."""
@@ -175,11 +179,13 @@ def _ledger_arrays(ledger: pd.DataFrame) -> dict[str, np.ndarray]:
         out[values.isna().to_numpy()] = MISSING
         return out
 
-    status = pd.Categorical(ledger["status"], categories=list(STATUSES)).codes.astype(np.int64)
+    def codes(column: str, vocabulary: tuple[str, ...]) -> np.ndarray:
+        values = ledger[column].astype("category").cat.set_categories(list(vocabulary))
+        return values.cat.codes.to_numpy().astype(np.int64)
+
     return {"start": micros("granted_at"), "withdrawn": micros("withdrawn_at"),
-            "expires": micros("expires_at"), "status": status,
-            "signal": ledger["signal"].fillna("").to_numpy(dtype=object),
-            "basis": ledger["lawful_basis"].fillna("").to_numpy(dtype=object)}
+            "expires": micros("expires_at"), "status": codes("status", STATUSES),
+            "signal": codes("signal", SIGNALS)}
 
 
 def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
@@ -203,15 +209,18 @@ def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
     if arrays is None:
         arrays = _ledger_arrays(ledger)
         ctx.notes["consent.ledger_arrays"] = arrays
-    purposes = ledger["purpose"].to_numpy(dtype=object)
-    selected = np.flatnonzero((purposes == rules.purpose) | (purposes == ALL_PURPOSES))
+    purposes = ledger["purpose"].astype("category")
+    wanted = [i for i, p in enumerate(purposes.cat.categories) if p in (rules.purpose,
+                                                                       ALL_PURPOSES)]
+    selected = np.flatnonzero(np.isin(purposes.cat.codes.to_numpy(), wanted))
+    basis_ok = ledger["lawful_basis"].isin(list(rules.lawful_bases)).to_numpy(dtype=bool)
     ledger_ids = pa_take(ledger["subject_id"], selected)
     times = event.times.micros
     local = asof_positions(_arrow(subject_ids), times, ledger_ids, arrays["start"][selected],
                            arrays["status"][selected])
     record = np.where(local >= 0, selected[np.maximum(local, 0)], -1)
-    state = _classify(record, times, event.times.missing, arrays, rules)
-    signal = np.where(record >= 0, arrays["signal"][np.maximum(record, 0)], "")
+    state = _classify(record, times, event.times.missing, arrays, basis_ok)
+    signal = np.where(record >= 0, arrays["signal"][np.maximum(record, 0)], -1).astype(np.int8)
     view = ConsentView(rules=rules, state=state, record=record, signal=signal, event=event,
                        ledger=ledger, subject_ids=subject_ids)
     ctx.notes[key] = view
@@ -235,7 +244,7 @@ def pa_take(series: pd.Series, positions: np.ndarray) -> Any:
 
 
 def _classify(record: np.ndarray, times: np.ndarray, no_time: np.ndarray,
-              arrays: dict[str, np.ndarray], rules: PurposeRules) -> np.ndarray:
+              arrays: dict[str, np.ndarray], basis_ok: np.ndarray) -> np.ndarray:
     state = np.full(len(record), STATE["no_record"], dtype=np.int8)
     rows = np.flatnonzero(record >= 0)
     rec = record[rows]
@@ -246,11 +255,10 @@ def _classify(record: np.ndarray, times: np.ndarray, no_time: np.ndarray,
     withdrawn = (withdrawn_at != MISSING) & (withdrawn_at <= t)
     expired = (expires_at != MISSING) & (expires_at <= t)
     refused = status == STATUSES.index("refused")
-    objection = (arrays["signal"][rec] == "objection") & (refused | withdrawn)
-    basis_ok = np.isin(arrays["basis"][rec], list(rules.lawful_bases))
+    objection = (arrays["signal"][rec] == SIGNALS.index("objection")) & (refused | withdrawn)
     sub = np.full(len(rows), STATE["valid"], dtype=np.int8)
     # Assign from the weakest to the strongest reason so the strongest wins.
-    sub[~basis_ok] = STATE["basis_not_accepted"]
+    sub[~basis_ok[rec]] = STATE["basis_not_accepted"]
     sub[expired] = STATE["expired"]
     sub[withdrawn] = STATE["withdrawn"]
     sub[refused] = STATE["refused"]

@@ -56,17 +56,35 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return text.mask(text == "")
 
 
+def _category(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Stripped text as a categorical (ledgers repeat a few values millions of times)."""
+    raw = frame[column]
+    cat = raw if isinstance(raw.dtype, pd.CategoricalDtype) else raw.astype("category")
+    labels = pd.Index(cat.cat.categories.astype(str)).str.strip()
+    keep = labels != ""
+    uniques = pd.Index(labels[keep]).unique()
+    lookup = np.full(len(labels) + 1, -1, dtype=np.int64)  # last slot: missing (code -1)
+    lookup[:-1][keep] = uniques.get_indexer(labels[keep])
+    codes = lookup[cat.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=uniques), index=frame.index)
+
+
 def _vocabulary(frame: pd.DataFrame, column: str, allowed: dict[str, str], where: str, *,
-                required: bool, hint: str) -> pd.Series:
-    text = _text(frame, column)
-    mapped = text.str.lower().map(allowed)
-    missing = text.isna().to_numpy()
+                required: bool, hint: str, order: tuple[str, ...]) -> pd.Series:
+    """Map a column onto a fixed vocabulary (categories in ``order``), case-insensitively."""
+    text = _category(frame, column)
+    labels = [str(c).lower() for c in text.cat.categories]
+    mapped = np.array([order.index(allowed[c]) if c in allowed else -2 for c in labels] + [-1],
+                      dtype=np.int64)
+    codes = mapped[text.cat.codes.to_numpy()]
+    missing = codes == -1
     if required and missing.any():
         raise _bad(where, column, np.flatnonzero(missing), "are empty", hint)
-    unknown = np.flatnonzero(mapped.isna().to_numpy() & ~missing)
+    unknown = np.flatnonzero(codes == -2)
     if len(unknown):
-        raise _bad(where, column, unknown, "have an unknown value", hint, values=text)
-    return mapped.astype("string")
+        raise _bad(where, column, unknown, "have an unknown value", hint,
+                   values=frame[column].astype(str))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(order)), index=frame.index)
 
 
 def _boolean(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
@@ -118,21 +136,24 @@ def validate_ledger(frame: pd.DataFrame, *, source: str = "consent ledger",
                         hint="an empty ledger covers nobody; export the records")
     out: dict[str, Any] = {}
     for column in ("subject_id", "purpose"):
-        text = _text(frame, column)
+        text = _text(frame, column) if column == "subject_id" else _category(frame, column)
         empty = np.flatnonzero(text.isna().to_numpy())
         if len(empty):
             raise _bad(source, column, empty, "are empty", f"every record needs a {column}")
         out[column] = text
     ids = out["subject_id"]
+    bases = tuple(b.value for b in LawfulBasis)
     out["lawful_basis"] = _vocabulary(
         frame, "lawful_basis", {k: v.value for k, v in BASIS_ALIASES.items()}, source,
-        required=True, hint="use one of " + ", ".join(b.value for b in LawfulBasis)
-        + " (or the GDPR Art. 6(1) letter a-f)")
+        required=True, order=bases,
+        hint="use one of " + ", ".join(bases) + " (or the GDPR Art. 6(1) letter a-f)")
     out["status"] = _vocabulary(frame, "status", {s: s for s in STATUSES}, source, required=True,
-                                hint="status is one of " + ", ".join(STATUSES))
+                                order=STATUSES, hint="status is one of " + ", ".join(STATUSES))
     signal = (_vocabulary(frame, "signal", {s: s for s in SIGNALS}, source, required=False,
-                          hint="signal is empty or one of " + ", ".join(SIGNALS))
-              if "signal" in columns else pd.Series(pd.NA, index=frame.index, dtype="string"))
+                          order=SIGNALS, hint="signal is empty or one of " + ", ".join(SIGNALS))
+              if "signal" in columns else
+              pd.Series(pd.Categorical.from_codes(np.full(len(frame), -1), categories=SIGNALS),
+                        index=frame.index))
     out["signal"] = signal
     times: dict[str, Times] = {}
     for column in TIME_COLUMNS:
@@ -153,7 +174,7 @@ def validate_ledger(frame: pd.DataFrame, *, source: str = "consent ledger",
         series[times[column].missing] = pd.NaT
         out[column] = series.dt.tz_localize("UTC") if aware else series
     for column in ("notice_version", "channel", "jurisdiction"):
-        out[column] = _text(frame, column)
+        out[column] = _category(frame, column)
     consent_rows = (out["lawful_basis"] == LawfulBasis.consent.value).fillna(False).to_numpy()
     no_notice = np.flatnonzero(consent_rows & out["notice_version"].isna().to_numpy())
     if len(no_notice):
@@ -171,7 +192,7 @@ def validate_ledger(frame: pd.DataFrame, *, source: str = "consent ledger",
 
 def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
                      ids: pd.Series) -> None:
-    status = out["status"].to_numpy(dtype=object)
+    status = np.asarray(STATUSES, dtype=object)[out["status"].cat.codes.to_numpy()]
     granted, withdrawn, expires = (times[c] for c in TIME_COLUMNS)
     no_start = np.flatnonzero(granted.missing)
     if len(no_start):
@@ -190,8 +211,8 @@ def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
         ("expires_at", ~expires.missing & (expires.micros < granted.micros),
          "expire before they were granted", "check the two timestamps"),
     ]
-    signal = out["signal"].to_numpy(dtype=object)
-    is_opt_out = pd.notna(signal) & ~np.isin(status, ["withdrawn", "refused"])
+    has_signal = out["signal"].cat.codes.to_numpy() >= 0
+    is_opt_out = has_signal & ~np.isin(status, ["withdrawn", "refused"])
     rules.append(("signal", is_opt_out, "carry an opt-out signal but are not refused or "
                   "withdrawn", "an opt-out record has status refused (or withdrawn)"))
     for column, mask, problem, hint in rules:

@@ -139,11 +139,11 @@ class OptOutHonoured(Check):
         params: OptOutParams = self.params  # type: ignore[assignment]
         column, fallback = _treatment(ctx, params)
         view = consent_view(ctx)
-        opted_out = view.mask(*OPT_OUT_STATES) | np.isin(view.signal, ["gpc", "opt_out"])
+        opted_out = view.mask(*OPT_OUT_STATES) | view.signal_mask("gpc", "opt_out")
         treatment = ctx.engine.to_pandas(ctx.frame, [column])[column].reset_index(drop=True)
         got_fallback = _equals(treatment, fallback)
         affected = opted_out & ~got_fallback
-        gpc = view.signal == "gpc"
+        gpc = view.signal_mask("gpc")
         metrics = [
             Metric(name="opted_out_rows", value=float(opted_out.sum()), n=len(opted_out)),
             Metric(name="gpc_rows", value=float(gpc.sum()), n=len(opted_out)),
