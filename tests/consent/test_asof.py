@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cxaudit.consent import asof
 from cxaudit.consent.asof import asof_positions
 from cxaudit.consent.states import STATES, consent_view
 
@@ -34,9 +36,10 @@ def naive_asof(data_ids, data_times, ledger_ids, starts, ranks):
     return np.array(out, dtype=np.int64)
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.data())
-def test_join_matches_naive_loop(data):
+@pytest.mark.parametrize("use_hash", [True, False], ids=["duckdb-hash", "arrow-codes"])
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_join_matches_naive_loop(use_hash, data):
     n_ledger = data.draw(st.integers(0, 40))
     n_rows = data.draw(st.integers(0, 40))
     ids = st.integers(0, 7)
@@ -52,7 +55,8 @@ def test_join_matches_naive_loop(data):
     as_text = data.draw(st.booleans())
     conv = (lambda xs: [f"S{x}" for x in xs]) if as_text else (lambda xs: xs)
     got = asof_positions(conv(data_ids), np.array(times, dtype=np.int64), conv(ledger_ids),
-                         np.array(starts, dtype=np.int64), np.array(ranks, dtype=np.int64))
+                         np.array(starts, dtype=np.int64), np.array(ranks, dtype=np.int64),
+                         use_hash=use_hash)
     expected = naive_asof(conv(data_ids), times, conv(ledger_ids), starts, ranks)
     np.testing.assert_array_equal(got, expected)
 
@@ -67,6 +71,25 @@ def test_large_span_falls_back_to_lexsort_and_stays_exact():
     ranks = rng.integers(0, 4, 300)
     got = asof_positions(data_ids, times, ledger_ids, starts, ranks)
     np.testing.assert_array_equal(got, naive_asof(data_ids, times, ledger_ids, starts, ranks))
+
+
+def test_hash_collisions_fall_back_to_the_exact_path(monkeypatch):
+    rng = np.random.default_rng(5)
+    ledger_ids = [f"S{i}" for i in rng.integers(0, 40, 200)]
+    starts = rng.integers(0, 50, 200)
+    data_ids = [f"S{i}" for i in rng.integers(0, 45, 300)]
+    times = rng.integers(0, 50, 300)
+    # Every id hashes to the same value: all subjects collide.
+    monkeypatch.setattr(asof, "hash_ids", lambda values: np.zeros(len(values), np.uint64))
+    got = asof.asof_positions(data_ids, times, ledger_ids, starts)
+    expected = naive_asof(data_ids, times, ledger_ids, starts, [0] * 200)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_null_data_ids_never_match():
+    got = asof_positions(pd.Series(["A", None], dtype="string"), np.array([10, 10]), ["A"],
+                         np.array([5]))
+    assert got.tolist() == [0, -1]
 
 
 def test_integer_ids_match_text_ids():

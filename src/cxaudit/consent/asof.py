@@ -7,23 +7,30 @@ the same instant are ordered by ``rank`` and the highest wins — callers pass t
 status's restrictiveness, so a grant and a refusal recorded together resolve to
 the refusal (fail closed, and deterministic, unlike an unspecified tie order).
 
-Why this engine (measured on the 2-core machine, see benchmarks/RESULTS.md):
+Why this engine (measured on the shared 2-core machine, see benchmarks/RESULTS.md):
 
 - DuckDB's ``ASOF JOIN`` needed 10-21 s for 10 M rows against 5 M events when
-  joining on the text ids (it hashes and sorts both sides, spilling a copy of
-  each), and it documents no order among equal timestamps;
-- pandas ``merge_asof`` sorts both sides by time and groups by the id: about 6 s
-  for one purpose's 5 M events, single-threaded, and ``by=`` on text is slow;
-- here each side is encoded once with Arrow's C++ hash table (ledger ids →
-  dense codes, data ids looked up with ``index_in``), only the *ledger* is
-  sorted (by subject code, start, rank — packed into one int64 key when it fits),
-  and each data row walks back from the end of its subject's block of records.
-  Subjects have a handful of records, so the walk takes a few vectorised steps;
-  the 10 M data rows are never sorted. Exact at microsecond resolution.
+  joining on the text ids, and it documents no order among equal timestamps
+  (a grant and a refusal recorded in the same second would resolve at random);
+- pandas ``merge_asof`` sorts both sides by time and groups by the id (about
+  6 s for one purpose's 5 M events, single-threaded; ``by=`` on text is slow);
+- here only the *ledger* is sorted (by subject, start, rank — packed into one
+  int64 key when it fits) and each data row walks back from the end of its
+  subject's block of records. Subjects have a handful of records, so the walk
+  takes a few vectorised steps; the 10 M data rows are never sorted. Exact at
+  microsecond resolution, deterministic ties.
+
+Finding each row's block means hashing the text ids, the dominant cost. When
+DuckDB is installed (the ``fast`` extra) its vectorised, multi-threaded
+``hash()`` turns ids into 64-bit keys; matched pairs are then compared as text,
+and a hash collision (odds ~1e-6 for 5 M subjects) falls back to the exact
+path. Without DuckDB, Arrow's hash table gives dense codes directly
+(``dictionary_encode`` for the ledger, ``index_in`` for the data).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -33,9 +40,9 @@ import pyarrow.compute as pc
 from cxaudit.loaders.timestamps import MISSING
 
 
-def _as_text(values: Any) -> pa.Array:
+def _as_text(values: Any, *, combine: bool = True) -> Any:
     array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
-    if isinstance(array, pa.ChunkedArray):
+    if combine and isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         array = pc.cast(array, pa.string())
@@ -49,31 +56,73 @@ def encode_ids(ledger_ids: Any, data_ids: Any) -> tuple[np.ndarray, np.ndarray, 
     """
     encoded = _as_text(ledger_ids).dictionary_encode()
     ledger_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    found = pc.index_in(_as_text(data_ids), value_set=encoded.dictionary)
+    found = pc.index_in(_as_text(data_ids, combine=False), value_set=encoded.dictionary)
     data_codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return ledger_codes, data_codes, len(encoded.dictionary)
 
 
-def _sort_ledger(codes: np.ndarray, start: np.ndarray, rank: np.ndarray,
-                 n_codes: int) -> np.ndarray:
-    """Order of ledger rows by (code, start, rank), via one packed int64 key when it fits."""
-    if len(codes) == 0:
-        return np.zeros(0, dtype=np.int64)
+def hash_ids(values: Any) -> np.ndarray | None:
+    """64-bit hashes of text ids with DuckDB (None when DuckDB is not installed)."""
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    table = pa.table({"id": _as_text(values, combine=False)})
+    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))}) as con:
+        con.register("ids", table)
+        # `hash` of NULL is a constant; nulls never match anyway (checked below).
+        return con.sql("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"]
+
+
+def _pack_order(start: np.ndarray, rank: np.ndarray, codes: np.ndarray | None,
+                n_codes: int) -> np.ndarray | None:
+    """Argsort by (codes, start, rank) through one packed int64 key; None when it does not fit."""
     low, high = int(start.min()), int(start.max())
     rank_bits = max(int(rank.max()), 0).bit_length()
     # Coarsest exact unit of the start times (whole seconds are common).
     unit = next((u for u in (1_000_000, 1_000) if not np.any((start - low) % u)), 1)
     time_bits = ((high - low) // unit).bit_length()
-    code_bits = max(n_codes - 1, 0).bit_length()
-    if code_bits + time_bits + rank_bits <= 62:
-        key = (codes << (time_bits + rank_bits)) | (((start - low) // unit) << rank_bits) | rank
-        return np.argsort(key, kind="stable")
-    return np.lexsort((rank, start, codes))
+    code_bits = max(n_codes - 1, 0).bit_length() if codes is not None else 0
+    if code_bits + time_bits + rank_bits > 62:
+        return None
+    key = (((start - low) // unit) << rank_bits) | rank
+    if codes is not None:
+        key |= codes << (time_bits + rank_bits)
+    return np.argsort(key, kind="stable")
+
+
+def _blocks_from_codes(ledger_ids: Any, data_ids: Any, start: np.ndarray, rank: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    codes, data_codes, n_codes = encode_ids(ledger_ids, data_ids)
+    order = _pack_order(start, rank, codes, n_codes)
+    if order is None:
+        order = np.lexsort((rank, start, codes))
+    counts = np.bincount(codes, minlength=n_codes)
+    ends = np.cumsum(counts)
+    found = data_codes >= 0
+    safe = np.where(found, data_codes, 0)
+    return order, found, ends[safe] - counts[safe], ends[safe]
+
+
+def _blocks_from_hashes(ledger_hash: np.ndarray, data_hash: np.ndarray, start: np.ndarray,
+                        rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    by_time = _pack_order(start, rank, None, 0)
+    if by_time is None:
+        by_time = np.lexsort((rank, start))
+    order = by_time[np.argsort(ledger_hash[by_time], kind="stable")]
+    sorted_hash = ledger_hash[order]
+    first = np.flatnonzero(np.r_[True, sorted_hash[1:] != sorted_hash[:-1]])
+    unique = sorted_hash[first]
+    ends = np.r_[first[1:], len(order)]
+    block = np.searchsorted(unique, data_hash)
+    block = np.minimum(block, len(unique) - 1)
+    found = unique[block] == data_hash
+    return order, found, first[block], ends[block]
 
 
 def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
-                   ledger_starts: np.ndarray, ledger_rank: np.ndarray | None = None
-                   ) -> np.ndarray:
+                   ledger_starts: np.ndarray, ledger_rank: np.ndarray | None = None, *,
+                   use_hash: bool | None = None) -> np.ndarray:
     """Index of the ledger record in force for each data row, or -1.
 
     Parameters
@@ -88,6 +137,8 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
     ledger_rank
         Small non-negative ints; among records starting at the same instant the
         highest rank wins. Default: the later row in the ledger wins.
+    use_hash
+        Find subjects through DuckDB 64-bit hashes (default: when installed).
 
     Returns
     -------
@@ -102,20 +153,33 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
     ledger_rank = np.asarray(ledger_rank, dtype=np.int64)
     if len(ledger_starts) == 0 or n == 0:
         return np.full(n, -1, dtype=np.int64)
-    ledger_codes, data_codes, n_codes = encode_ids(ledger_ids, data_ids)
-    order = _sort_ledger(ledger_codes, ledger_starts, ledger_rank, n_codes)
-    sorted_starts = ledger_starts[order]
-    counts = np.bincount(ledger_codes, minlength=n_codes)
-    block_end = np.cumsum(counts)
-    block_start = block_end - counts
+    hashes = None
+    if use_hash is not False:
+        ledger_hash = hash_ids(ledger_ids)
+        if ledger_hash is not None:
+            hashes = (ledger_hash, hash_ids(data_ids))
+    if hashes is not None:
+        order, found, lowest, block_end = _blocks_from_hashes(*hashes, ledger_starts, ledger_rank)
+    else:
+        order, found, lowest, block_end = _blocks_from_codes(ledger_ids, data_ids, ledger_starts,
+                                                             ledger_rank)
+    present = pc.is_valid(_as_text(data_ids, combine=False)).to_numpy(zero_copy_only=False)
+    result = _walk(order, ledger_starts[order], found & present & (data_times != MISSING),
+                   lowest, block_end, data_times)
+    if hashes is not None and not _same_ids(result, data_ids, ledger_ids):
+        return asof_positions(data_ids, data_times, ledger_ids, ledger_starts, ledger_rank,
+                              use_hash=False)
+    return result
 
-    result = np.full(n, -1, dtype=np.int64)
-    active = np.flatnonzero((data_codes >= 0) & (data_times != MISSING))
-    codes = data_codes[active]
-    position = block_end[codes] - 1
-    lowest = block_start[codes]
-    times = data_times[active]
-    # Walk back from the subject's latest record until one started at or before t.
+
+def _walk(order: np.ndarray, sorted_starts: np.ndarray, eligible: np.ndarray,
+          lowest: np.ndarray, block_end: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Walk back from each row's block end to the first record started at or before t."""
+    result = np.full(len(times), -1, dtype=np.int64)
+    active = np.flatnonzero(eligible)
+    position = block_end[active] - 1
+    lowest = lowest[active]
+    times = times[active]
     while len(active):
         too_late = sorted_starts[position] > times
         found = ~too_late
@@ -125,3 +189,13 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
         active, position = active[too_late][keep], position[keep]
         lowest, times = lowest[too_late][keep], times[too_late][keep]
     return result
+
+
+def _same_ids(result: np.ndarray, data_ids: Any, ledger_ids: Any) -> bool:
+    """True when every matched pair has equal ids (no hash collision)."""
+    matched = np.flatnonzero(result >= 0)
+    if not len(matched):
+        return True
+    ledger_side = _as_text(ledger_ids).take(pa.array(result[matched]))
+    data_side = _as_text(data_ids, combine=False).take(pa.array(matched))
+    return bool(pc.all(pc.equal(ledger_side, data_side)).as_py())

@@ -42,6 +42,7 @@ from cxaudit.loaders.timestamps import (
     parse_column,
     require_compatible,
     scalar_micros,
+    to_micros,
 )
 
 STATES = ("valid", "no_record", "objected", "refused", "withdrawn", "expired",
@@ -170,22 +171,21 @@ def event_times(ctx: Any) -> EventTimes:
     return result
 
 
-def _ledger_arrays(ledger: pd.DataFrame) -> dict[str, np.ndarray]:
-    def micros(column: str) -> np.ndarray:
-        values = ledger[column]
-        if values.dt.tz is not None:
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        out = values.dt.as_unit("us").to_numpy(dtype="datetime64[us]").view(np.int64).copy()
-        out[values.isna().to_numpy()] = MISSING
-        return out
-
+def _ledger_arrays(ledger: pd.DataFrame, rows: np.ndarray, rules: PurposeRules
+                   ) -> dict[str, np.ndarray]:
+    """The ledger columns the classification needs, for the selected rows only."""
     def codes(column: str, vocabulary: tuple[str, ...]) -> np.ndarray:
         values = ledger[column].astype("category").cat.set_categories(list(vocabulary))
-        return values.cat.codes.to_numpy().astype(np.int64)
+        return values.cat.codes.to_numpy()[rows].astype(np.int8)
 
-    return {"start": micros("granted_at"), "withdrawn": micros("withdrawn_at"),
-            "expires": micros("expires_at"), "status": codes("status", STATUSES),
-            "signal": codes("signal", SIGNALS)}
+    basis = ledger["lawful_basis"].astype("category")
+    accepted = np.isin(np.asarray(basis.cat.categories, dtype=object), list(rules.lawful_bases))
+    basis_codes = basis.cat.codes.to_numpy()[rows]
+    return {"start": to_micros(ledger["granted_at"])[rows],
+            "withdrawn": to_micros(ledger["withdrawn_at"])[rows],
+            "expires": to_micros(ledger["expires_at"])[rows],
+            "status": codes("status", STATUSES), "signal": codes("signal", SIGNALS),
+            "basis_ok": (basis_codes >= 0) & np.r_[accepted, False][basis_codes]}
 
 
 def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
@@ -205,22 +205,21 @@ def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
         raise InputError(f"{ctx.policy.locate('data')}: consent checks need the subject id column",
                          hint="set data.id to the column matching the ledger's subject_id")
     subject_ids = ctx.engine.to_pandas(ctx.frame, [id_column])[id_column].reset_index(drop=True)
-    arrays = ctx.notes.get("consent.ledger_arrays")
-    if arrays is None:
-        arrays = _ledger_arrays(ledger)
-        ctx.notes["consent.ledger_arrays"] = arrays
     purposes = ledger["purpose"].astype("category")
-    wanted = [i for i, p in enumerate(purposes.cat.categories) if p in (rules.purpose,
-                                                                       ALL_PURPOSES)]
-    selected = np.flatnonzero(np.isin(purposes.cat.codes.to_numpy(), wanted))
-    basis_ok = ledger["lawful_basis"].isin(list(rules.lawful_bases)).to_numpy(dtype=bool)
+    purpose_codes = purposes.cat.codes.to_numpy()
+    selected_mask = np.zeros(len(ledger), dtype=bool)
+    for code, name in enumerate(purposes.cat.categories):
+        if name in (rules.purpose, ALL_PURPOSES):
+            selected_mask |= purpose_codes == code
+    selected = np.flatnonzero(selected_mask)
+    arrays = _ledger_arrays(ledger, selected, rules)
     ledger_ids = pa_take(ledger["subject_id"], selected)
     times = event.times.micros
-    local = asof_positions(_arrow(subject_ids), times, ledger_ids, arrays["start"][selected],
-                           arrays["status"][selected])
+    local = asof_positions(_arrow(subject_ids), times, ledger_ids, arrays["start"],
+                           arrays["status"].astype(np.int64))
+    state = _classify(local, times, event.times.missing, arrays)
     record = np.where(local >= 0, selected[np.maximum(local, 0)], -1)
-    state = _classify(record, times, event.times.missing, arrays, basis_ok)
-    signal = np.where(record >= 0, arrays["signal"][np.maximum(record, 0)], -1).astype(np.int8)
+    signal = np.where(local >= 0, arrays["signal"][np.maximum(local, 0)], -1).astype(np.int8)
     view = ConsentView(rules=rules, state=state, record=record, signal=signal, event=event,
                        ledger=ledger, subject_ids=subject_ids)
     ctx.notes[key] = view
@@ -244,21 +243,23 @@ def pa_take(series: pd.Series, positions: np.ndarray) -> Any:
 
 
 def _classify(record: np.ndarray, times: np.ndarray, no_time: np.ndarray,
-              arrays: dict[str, np.ndarray], basis_ok: np.ndarray) -> np.ndarray:
+              arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """State of each row from the (selected-ledger) record in force."""
     state = np.full(len(record), STATE["no_record"], dtype=np.int8)
     rows = np.flatnonzero(record >= 0)
     rec = record[rows]
     t = times[rows]
-    status = arrays["status"][rec]
     withdrawn_at = arrays["withdrawn"][rec]
-    expires_at = arrays["expires"][rec]
     withdrawn = (withdrawn_at != MISSING) & (withdrawn_at <= t)
+    del withdrawn_at
+    expires_at = arrays["expires"][rec]
     expired = (expires_at != MISSING) & (expires_at <= t)
-    refused = status == STATUSES.index("refused")
+    del expires_at, t
+    refused = arrays["status"][rec] == STATUSES.index("refused")
     objection = (arrays["signal"][rec] == SIGNALS.index("objection")) & (refused | withdrawn)
     sub = np.full(len(rows), STATE["valid"], dtype=np.int8)
     # Assign from the weakest to the strongest reason so the strongest wins.
-    sub[~basis_ok[rec]] = STATE["basis_not_accepted"]
+    sub[~arrays["basis_ok"][rec]] = STATE["basis_not_accepted"]
     sub[expired] = STATE["expired"]
     sub[withdrawn] = STATE["withdrawn"]
     sub[refused] = STATE["refused"]

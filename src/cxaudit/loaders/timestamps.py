@@ -55,12 +55,20 @@ def _examples(values: pd.Series, positions: np.ndarray, limit: int = 3) -> str:
     return ", ".join(repr(mask_value(values.iloc[int(p)])) for p in positions[:limit])
 
 
-def _to_micros(parsed: pd.Series) -> np.ndarray:
-    values = parsed.dt.as_unit("us")
-    if values.dt.tz is not None:
-        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    out = values.to_numpy(dtype="datetime64[us]").view(np.int64).copy()
-    out[values.isna().to_numpy()] = MISSING
+def to_micros(values: pd.Series) -> np.ndarray:
+    """int64 microseconds since the epoch (UTC for aware values); NaT becomes ``MISSING``.
+
+    Reads the datetime column's own int64 storage (``asi8``), so a column that is
+    already in microseconds is not copied.
+    """
+    array = values.array
+    raw = np.asarray(array.asi8)
+    unit = array.unit
+    if unit == "us":
+        return raw
+    missing = raw == MISSING
+    out = raw // 1_000 if unit == "ns" else raw * {"s": 1_000_000, "ms": 1_000}[unit]
+    out[missing] = MISSING
     return out
 
 
@@ -130,7 +138,7 @@ def parse_column(values: pd.Series, *, column: str, where: str,
     if not aware and timezone is not None:
         parsed = _localise(parsed, timezone, column=column, where=where)
         aware = True
-    return Times(micros=_to_micros(parsed), aware=aware, missing=np.asarray(missing, dtype=bool))
+    return Times(micros=to_micros(parsed), aware=aware, missing=np.asarray(missing, dtype=bool))
 
 
 def require_compatible(first: Times, first_name: str, second: Times, second_name: str) -> None:
