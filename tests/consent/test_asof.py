@@ -131,3 +131,12 @@ def test_hand_computed_boundaries(write_policy, make_context):
     ctx = make_context(write_policy(POLICY), frame, ledger)
     view = consent_view(ctx)
     assert [STATES[s] for s in view.state] == [r[2] for r in rows]
+
+
+@pytest.mark.parametrize("size", [1, 2, 17, 5000])
+def test_directory_lookup_equals_searchsorted(size):
+    rng = np.random.default_rng(size)
+    unique = np.unique(rng.integers(0, 2**64, size, dtype=np.uint64))
+    queries = np.r_[rng.integers(0, 2**64, 3000, dtype=np.uint64), unique,
+                    np.array([0, 2**64 - 1], dtype=np.uint64)]
+    np.testing.assert_array_equal(asof.locate(unique, queries), np.searchsorted(unique, queries))
