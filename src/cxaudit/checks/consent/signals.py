@@ -11,7 +11,7 @@ from pydantic import Field
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.consent._common import ConsentParams, finding
 from cxaudit.consent.states import OPT_OUT_STATES, consent_view
-from cxaudit.context import AuditContext
+from cxaudit.context import DECISION, AuditContext
 from cxaudit.errors import InputError
 from cxaudit.result import Metric, Status
 
@@ -77,26 +77,37 @@ class OptOutParams(ConsentParams):
     """Declaration of ``consent.opt_out_honoured``."""
 
     column: str | None = Field(default=None, description="Treatment column (default: "
-                               "consent.fallback.column, data.prediction, data.score).")
+                               "consent.fallback.column, data.prediction, data.score, else "
+                               "the model's 0/1 decision).")
     fallback: str | int | float | bool | None = Field(
         default=None, description="Fallback value (default: consent.fallback.value).")
 
 
-def _treatment(ctx: AuditContext, params: OptOutParams) -> tuple[str, Any]:
+def _treatment(ctx: AuditContext, params: OptOutParams) -> tuple[str, Any, pd.Series]:
+    """The treatment column's name, the fallback value, and each row's treatment."""
     declared = ctx.policy.consent.fallback if ctx.policy.consent else None
     value = params.fallback if params.fallback is not None else (declared.value if declared
                                                                  else None)
     column = params.column or (declared.column if declared else None) or \
         ctx.policy.data.prediction or ctx.policy.data.score
-    if value is None or column is None:
+    if value is None:
         raise InputError(f"{ctx.policy.locate('consent')}: consent.opt_out_honoured needs the "
-                         "declared fallback and the column holding each row's treatment",
-                         hint="set consent.fallback: {column: offer, value: generic} (column "
-                              "defaults to data.prediction)")
+                         "declared non-personalised fallback",
+                         hint="set consent.fallback: {value: 0} (the model's decision) or "
+                              "{column: offer, value: generic}")
+    if column is None:
+        if not ctx.has_decision:
+            raise InputError(f"{ctx.policy.locate('consent', 'fallback')}: no treatment to "
+                             "compare with the fallback", hint="give consent.fallback.column, "
+                             "data.prediction, or a model (--model)")
+        # The model's own 0/1 decision, made once for the audit.
+        treatment = ctx.engine.to_pandas(ctx.frame, [DECISION])[DECISION]
+        return "model decision", value, treatment.reset_index(drop=True)
     if column not in ctx.data_columns:
         raise InputError(f"{ctx.policy.locate('consent', 'fallback')}: treatment column "
                          f"{column!r} is not in the data", hint="name a column of the scoring log")
-    return column, value
+    treatment = ctx.engine.to_pandas(ctx.frame, [column])[column]
+    return column, value, treatment.reset_index(drop=True)
 
 
 def _equals(values: pd.Series, expected: Any) -> np.ndarray:
@@ -116,7 +127,10 @@ class OptOutHonoured(Check):
     In a scoring log, every row whose subject had opted out at the event time
     — refused, withdrew, objected, or sent a Global Privacy Control (GPC) or
     other opt-out signal — must carry the declared fallback treatment (e.g. the
-    generic offer, or decision 0) rather than a personalised one. Rows that got
+    generic offer, or decision 0) rather than a personalised one. The treatment
+    is ``consent.fallback.column`` (default ``data.prediction``/``data.score``,
+    else the model's own 0/1 decision, so ``fallback: {value: 0}`` means "no
+    personalised offer"). Rows that got
     anything else are reported; GPC-signalled subjects are counted separately.
 
     Example::
@@ -137,10 +151,9 @@ class OptOutHonoured(Check):
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: OptOutParams = self.params  # type: ignore[assignment]
-        column, fallback = _treatment(ctx, params)
+        column, fallback, treatment = _treatment(ctx, params)
         view = consent_view(ctx)
         opted_out = view.mask(*OPT_OUT_STATES) | view.signal_mask("gpc", "opt_out")
-        treatment = ctx.engine.to_pandas(ctx.frame, [column])[column].reset_index(drop=True)
         got_fallback = _equals(treatment, fallback)
         affected = opted_out & ~got_fallback
         gpc = view.signal_mask("gpc")
