@@ -251,3 +251,23 @@ def test_no_event_time_uses_as_of_or_says_audit_time(write_policy, make_context)
     """, name="p2.yaml")
     result = run_checks(make_context(policy, frame, ledger))[0]
     assert result.status is Status.FAIL and "audit time" in result.summary
+
+
+def test_opt_out_fallback_on_the_model_decision(write_policy, make_context):
+    """Without a treatment column the model's own 0/1 decision is compared to the fallback."""
+    ledger = ledger_frame(
+        record("a"), record("b", "refused", "2025-02-01T00:00:00Z", signal="gpc", purpose="*"),
+        record("c", "refused", "2025-02-01T00:00:00Z"))
+    frame = pd.DataFrame({"cid": ["a", "b", "c"], "ts": ["2025-03-01T00:00:00Z"] * 3,
+                          "p": [0.9, 0.8, 0.1]})
+    policy = write_policy("""
+        cxaudit: 1
+        system: {name: t, purpose: offers}
+        data: {id: cid, timestamp: ts, score: p, decision_threshold: 0.5}
+        consent: {fallback: {value: 0}}
+        checks: [{id: oo, type: consent.opt_out_honoured}]
+    """)
+    out = run_checks(make_context(policy, frame, ledger))[0]
+    # b (GPC) scored 0.8 → decision 1: not honoured; c refused and got 0: honoured.
+    assert metric(out, "affected_rows") == 1 and metric(out, "gpc_rows_not_honoured") == 1
+    assert out.details["treatment_column"] == "model decision"

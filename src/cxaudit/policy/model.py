@@ -165,7 +165,8 @@ class FallbackSpec(_Section):
     """The non-personalised treatment opted-out subjects must receive."""
 
     column: str | None = Field(default=None, description="Column of the scoring log holding "
-                               "the treatment; default: data.prediction, else data.score.")
+                               "the treatment; default: data.prediction, else the 0/1 decision "
+                               "from the model or data.score.")
     value: str | int | float | bool = Field(description="The fallback value in that column.")
 
 

@@ -77,8 +77,8 @@ class OptOutParams(ConsentParams):
     """Declaration of ``consent.opt_out_honoured``."""
 
     column: str | None = Field(default=None, description="Treatment column (default: "
-                               "consent.fallback.column, data.prediction, data.score, else "
-                               "the model's 0/1 decision).")
+                               "consent.fallback.column, data.prediction, else the 0/1 "
+                               "decision from the model or from data.score).")
     fallback: str | int | float | bool | None = Field(
         default=None, description="Fallback value (default: consent.fallback.value).")
 
@@ -89,7 +89,7 @@ def _treatment(ctx: AuditContext, params: OptOutParams) -> tuple[str, Any, pd.Se
     value = params.fallback if params.fallback is not None else (declared.value if declared
                                                                  else None)
     column = params.column or (declared.column if declared else None) or \
-        ctx.policy.data.prediction or ctx.policy.data.score
+        ctx.policy.data.prediction
     if value is None:
         raise InputError(f"{ctx.policy.locate('consent')}: consent.opt_out_honoured needs the "
                          "declared non-personalised fallback",
@@ -128,9 +128,9 @@ class OptOutHonoured(Check):
     — refused, withdrew, objected, or sent a Global Privacy Control (GPC) or
     other opt-out signal — must carry the declared fallback treatment (e.g. the
     generic offer, or decision 0) rather than a personalised one. The treatment
-    is ``consent.fallback.column`` (default ``data.prediction``/``data.score``,
-    else the model's own 0/1 decision, so ``fallback: {value: 0}`` means "no
-    personalised offer"). Rows that got
+    is ``consent.fallback.column`` (default ``data.prediction``, else the 0/1
+    decision the audit derives from the model or from ``data.score`` and its
+    threshold, so ``fallback: {value: 0}`` means "no personalised offer"). Rows that got
     anything else are reported; GPC-signalled subjects are counted separately.
 
     Example::
