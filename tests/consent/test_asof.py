@@ -140,3 +140,10 @@ def test_directory_lookup_equals_searchsorted(size):
     queries = np.r_[rng.integers(0, 2**64, 3000, dtype=np.uint64), unique,
                     np.array([0, 2**64 - 1], dtype=np.uint64)]
     np.testing.assert_array_equal(asof.locate(unique, queries), np.searchsorted(unique, queries))
+
+
+def test_works_without_duckdb(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "duckdb", None)  # import now fails
+    assert asof.hash_ids(["a"]) is None
+    got = asof_positions(["a", "b"], np.array([5, 5]), ["b", "a"], np.array([1, 9]))
+    assert got.tolist() == [-1, 0]
