@@ -15,9 +15,10 @@ Why this engine (measured on the shared 2-core machine, see benchmarks/RESULTS.m
 - pandas ``merge_asof`` sorts both sides by time and groups by the id (about
   6 s for one purpose's 5 M events, single-threaded; ``by=`` on text is slow);
 - here only the *ledger* is sorted (by subject, start, rank — packed into one
-  int64 key when it fits) and each data row walks back from the end of its
-  subject's block of records. Subjects have a handful of records, so the walk
-  takes a few vectorised steps; the 10 M data rows are never sorted. Exact at
+  int64 key when it fits) and each data row walks forward through its subject's
+  block of records. Subjects have a handful of records, so the walk
+  takes a few vectorised steps over neighbouring memory; the 10 M data rows
+  are never sorted. Exact at
   microsecond resolution, deterministic ties.
 
 Finding each row's block means hashing the text ids, the dominant cost. When
@@ -91,17 +92,17 @@ def _pack_order(start: np.ndarray, rank: np.ndarray, codes: np.ndarray | None,
     return np.argsort(key, kind="stable")
 
 
-def _blocks_from_codes(ledger_ids: Any, data_ids: Any, start: np.ndarray, rank: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _sorted_by_codes(ledger_ids: Any, data_ids: Any, start: np.ndarray, rank: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ledger order, its sorted subject keys, each row's key and its block's first position."""
     codes, data_codes, n_codes = encode_ids(ledger_ids, data_ids)
     order = _pack_order(start, rank, codes, n_codes)
     if order is None:
         order = np.lexsort((rank, start, codes))
     counts = np.bincount(codes, minlength=n_codes)
-    ends = np.cumsum(counts)
-    found = data_codes >= 0
-    safe = np.where(found, data_codes, 0)
-    return order, found, ends[safe] - counts[safe], ends[safe]
+    begins = np.cumsum(counts) - counts
+    first = np.where(data_codes >= 0, begins[np.maximum(data_codes, 0)], len(order))
+    return order, codes[order], data_codes, first
 
 
 def locate(unique: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -130,19 +131,15 @@ def locate(unique: np.ndarray, queries: np.ndarray) -> np.ndarray:
     return position
 
 
-def _blocks_from_hashes(ledger_hash: np.ndarray, data_hash: np.ndarray, start: np.ndarray,
-                        rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _sorted_by_hashes(ledger_hash: np.ndarray, data_hash: np.ndarray, start: np.ndarray,
+                      rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`_sorted_by_codes`, with 64-bit hashes as subject keys."""
     by_time = _pack_order(start, rank, None, 0)
     if by_time is None:
         by_time = np.lexsort((rank, start))
     order = by_time[np.argsort(ledger_hash[by_time], kind="stable")]
     sorted_hash = ledger_hash[order]
-    first = np.flatnonzero(np.r_[True, sorted_hash[1:] != sorted_hash[:-1]])
-    unique = sorted_hash[first]
-    ends = np.r_[first[1:], len(order)]
-    block = np.minimum(locate(unique, data_hash), len(unique) - 1)
-    found = unique[block] == data_hash
-    return order, found, first[block], ends[block]
+    return order, sorted_hash, data_hash, locate(sorted_hash, data_hash)
 
 
 def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
@@ -184,35 +181,39 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
         if ledger_hash is not None:
             hashes = (ledger_hash, hash_ids(data_ids))
     if hashes is not None:
-        order, found, lowest, block_end = _blocks_from_hashes(*hashes, ledger_starts, ledger_rank)
+        order, keys, data_keys, first = _sorted_by_hashes(*hashes, ledger_starts, ledger_rank)
     else:
-        order, found, lowest, block_end = _blocks_from_codes(ledger_ids, data_ids, ledger_starts,
-                                                             ledger_rank)
+        order, keys, data_keys, first = _sorted_by_codes(ledger_ids, data_ids, ledger_starts,
+                                                         ledger_rank)
     present = pc.is_valid(_as_text(data_ids, combine=False)).to_numpy(zero_copy_only=False)
-    result = _walk(order, ledger_starts[order], found & present & (data_times != MISSING),
-                   lowest, block_end, data_times)
+    result = _walk(order, keys, ledger_starts[order], first, data_keys, data_times,
+                   present & (data_times != MISSING))
     if hashes is not None and not _same_ids(result, data_ids, ledger_ids):
         return asof_positions(data_ids, data_times, ledger_ids, ledger_starts, ledger_rank,
                               use_hash=False)
     return result
 
 
-def _walk(order: np.ndarray, sorted_starts: np.ndarray, eligible: np.ndarray,
-          lowest: np.ndarray, block_end: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Walk back from each row's block end to the first record started at or before t."""
+def _walk(order: np.ndarray, keys: np.ndarray, starts: np.ndarray, first: np.ndarray,
+          data_keys: np.ndarray, times: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Walk forward through each row's block while records started at or before t.
+
+    ``keys``/``starts`` are the sorted ledger's subject keys and start times;
+    ``first`` is where each row's subject block begins (``len(order)`` when
+    absent). Consecutive reads of neighbouring records stay in cache, which is
+    why the walk goes forward from the block start.
+    """
+    n = len(order)
+    keys = np.r_[keys, keys[:1]]  # one padding slot: index n is read, then masked
+    starts = np.r_[starts, starts[:1]]
     result = np.full(len(times), -1, dtype=np.int64)
     active = np.flatnonzero(eligible)
-    position = block_end[active] - 1
-    lowest = lowest[active]
-    times = times[active]
+    position, key, t = first[active], data_keys[active], times[active]
     while len(active):
-        too_late = sorted_starts[position] > times
-        found = ~too_late
-        result[active[found]] = order[position[found]]
-        position = position[too_late] - 1
-        keep = position >= lowest[too_late]
-        active, position = active[too_late][keep], position[keep]
-        lowest, times = lowest[too_late][keep], times[too_late][keep]
+        ok = (position < n) & (keys[position] == key) & (starts[position] <= t)
+        active, position, key, t = active[ok], position[ok], key[ok], t[ok]
+        result[active] = order[position]
+        position = position + 1
     return result
 
 
