@@ -105,17 +105,16 @@ def _sorted_by_codes(ledger_ids: Any, data_ids: Any, start: np.ndarray, rank: np
     return order, codes[order], data_codes, first
 
 
-def locate(unique: np.ndarray, queries: np.ndarray, key_bits: int = 64) -> np.ndarray:
+def locate(unique: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """``np.searchsorted(unique, queries)`` for uniformly spread uint64 keys, without sorting.
 
     A directory over the top bits of the key narrows each query to a bucket of
     about one key, so each row costs a couple of random reads instead of a
     binary search's twenty (10 M random binary searches into 3 M keys take
-    ~20 s on the shared machine; this takes ~1 s). Keys are sorted (repeats
-    allowed) and spread over ``[0, 2**key_bits)``.
+    ~20 s on the shared machine; this takes ~1 s).
     """
-    bits = min(26, key_bits, max(1, len(unique).bit_length()))
-    shift = np.uint64(key_bits - bits)
+    bits = min(26, max(1, len(unique).bit_length()))
+    shift = np.uint64(64 - bits)
     starts = np.arange(1 << bits, dtype=np.uint64) << shift
     directory = np.r_[np.searchsorted(unique, starts), len(unique)]
     bucket = (queries >> shift).astype(np.int64)
@@ -133,39 +132,14 @@ def locate(unique: np.ndarray, queries: np.ndarray, key_bits: int = 64) -> np.nd
 
 
 def _sorted_by_hashes(ledger_hash: np.ndarray, data_hash: np.ndarray, start: np.ndarray,
-                      rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                 np.ndarray | None, np.ndarray | None]:
-    """Like :func:`_sorted_by_codes`, with 64-bit hashes as subject keys.
-
-    One sort: the key packs the hash's top bits above the start time and rank,
-    so blocks are runs of equal *truncated* hashes in time order. Two subjects
-    sharing the top bits (a few hundred pairs among 5 M) interleave in a block;
-    the walk then also compares the full hashes (returned as the last two
-    arrays). When the time span leaves fewer than 24 hash bits, two stable
-    sorts order by the full hash instead.
-    """
-    low, high = int(start.min()), int(start.max())
-    unit = next((u for u in (1_000_000, 1_000) if not np.any((start - low) % u)), 1)
-    low_bits = ((high - low) // unit).bit_length() + max(int(rank.max()), 0).bit_length()
-    hash_bits = 64 - low_bits
-    if hash_bits < 24:
-        by_time = _pack_order(start, rank, None, 0)
-        if by_time is None:
-            by_time = np.lexsort((rank, start))
-        order = by_time[np.argsort(ledger_hash[by_time], kind="stable")]
-        sorted_hash = ledger_hash[order]
-        return order, sorted_hash, data_hash, locate(sorted_hash, data_hash), None, None
-    shift = np.uint64(low_bits)
-    rank_bits = max(int(rank.max()), 0).bit_length()
-    low_part = ((((start - low) // unit) << rank_bits) | rank).astype(np.uint64)
-    key = ((ledger_hash >> np.uint64(64 - hash_bits)) << shift) | low_part
-    del low_part
-    order = np.argsort(key, kind="stable")
-    sorted_block = key[order] >> shift
-    del key
-    data_block = data_hash >> np.uint64(64 - hash_bits)
-    first = locate(sorted_block, data_block, key_bits=hash_bits)
-    return order, sorted_block, data_block, first, ledger_hash[order], data_hash
+                      rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`_sorted_by_codes`, with 64-bit hashes as subject keys."""
+    by_time = _pack_order(start, rank, None, 0)
+    if by_time is None:
+        by_time = np.lexsort((rank, start))
+    order = by_time[np.argsort(ledger_hash[by_time], kind="stable")]
+    sorted_hash = ledger_hash[order]
+    return order, sorted_hash, data_hash, locate(sorted_hash, data_hash)
 
 
 def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
@@ -206,16 +180,14 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
         ledger_hash = hash_ids(ledger_ids)
         if ledger_hash is not None:
             hashes = (ledger_hash, hash_ids(data_ids))
-    full: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     if hashes is not None:
-        order, keys, data_keys, first, *full = _sorted_by_hashes(*hashes, ledger_starts,
-                                                                 ledger_rank)
+        order, keys, data_keys, first = _sorted_by_hashes(*hashes, ledger_starts, ledger_rank)
     else:
         order, keys, data_keys, first = _sorted_by_codes(ledger_ids, data_ids, ledger_starts,
                                                          ledger_rank)
     present = pc.is_valid(_as_text(data_ids, combine=False)).to_numpy(zero_copy_only=False)
     result = _walk(order, keys, ledger_starts[order], first, data_keys, data_times,
-                   present & (data_times != MISSING), *full)
+                   present & (data_times != MISSING))
     if hashes is not None and not _same_ids(result, data_ids, ledger_ids):
         return asof_positions(data_ids, data_times, ledger_ids, ledger_starts, ledger_rank,
                               use_hash=False)
@@ -223,35 +195,24 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
 
 
 def _walk(order: np.ndarray, keys: np.ndarray, starts: np.ndarray, first: np.ndarray,
-          data_keys: np.ndarray, times: np.ndarray, eligible: np.ndarray,
-          full_keys: np.ndarray | None = None, data_full: np.ndarray | None = None
-          ) -> np.ndarray:
+          data_keys: np.ndarray, times: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """Walk forward through each row's block while records started at or before t.
 
-    ``keys``/``starts`` are the sorted ledger's block keys and start times;
-    ``first`` is where each row's block begins. With ``full_keys`` a block may
-    hold several subjects, and only records whose full key equals the row's
-    count. Consecutive reads of neighbouring records stay in cache, which is
+    ``keys``/``starts`` are the sorted ledger's subject keys and start times;
+    ``first`` is where each row's subject block begins (``len(order)`` when
+    absent). Consecutive reads of neighbouring records stay in cache, which is
     why the walk goes forward from the block start.
     """
     n = len(order)
     keys = np.r_[keys, keys[:1]]  # one padding slot: index n is read, then masked
     starts = np.r_[starts, starts[:1]]
-    if full_keys is not None:
-        full_keys = np.r_[full_keys, full_keys[:1]]
     result = np.full(len(times), -1, dtype=np.int64)
     active = np.flatnonzero(eligible)
     position, key, t = first[active], data_keys[active], times[active]
-    full = data_full[active] if data_full is not None else None
     while len(active):
         ok = (position < n) & (keys[position] == key) & (starts[position] <= t)
         active, position, key, t = active[ok], position[ok], key[ok], t[ok]
-        if full is None:
-            result[active] = order[position]
-        else:
-            full = full[ok]
-            mine = full_keys[position] == full
-            result[active[mine]] = order[position[mine]]
+        result[active] = order[position]
         position = position + 1
     return result
 
