@@ -61,7 +61,8 @@ def test_join_matches_naive_loop(use_hash, data):
     np.testing.assert_array_equal(got, expected)
 
 
-def test_large_span_falls_back_to_lexsort_and_stays_exact():
+@pytest.mark.parametrize("use_hash", [True, False], ids=["duckdb-hash", "arrow-codes"])
+def test_large_span_falls_back_to_lexsort_and_stays_exact(use_hash):
     rng = np.random.default_rng(3)
     ledger_ids = rng.integers(0, 50, 300)
     # A 300-year span at microsecond resolution does not fit the packed key.
@@ -69,7 +70,7 @@ def test_large_span_falls_back_to_lexsort_and_stays_exact():
     data_ids = rng.integers(0, 60, 200)
     times = rng.choice(starts, 200) + rng.integers(-1, 2, 200)
     ranks = rng.integers(0, 4, 300)
-    got = asof_positions(data_ids, times, ledger_ids, starts, ranks)
+    got = asof_positions(data_ids, times, ledger_ids, starts, ranks, use_hash=use_hash)
     np.testing.assert_array_equal(got, naive_asof(data_ids, times, ledger_ids, starts, ranks))
 
 
