@@ -271,3 +271,39 @@ def test_opt_out_fallback_on_the_model_decision(write_policy, make_context):
     # b (GPC) scored 0.8 → decision 1: not honoured; c refused and got 0: honoured.
     assert metric(out, "affected_rows") == 1 and metric(out, "gpc_rows_not_honoured") == 1
     assert out.details["treatment_column"] == "model decision"
+
+
+def test_coverage_of_training_rows_given_as_reference(write_policy):
+    from cxaudit.context import build_context
+    from cxaudit.engines.local import LocalEngine
+    from cxaudit.loaders.consent import prepare_consent
+
+    ledger = ledger_frame(
+        record("a", "withdrawn", "2025-01-01T00:00:00Z", withdrawn="2025-06-01T00:00:00Z"),
+        record("b"))
+    scored = pd.DataFrame({"cid": ["a", "b"], "ts": ["2025-07-01T00:00:00Z"] * 2})
+    training = pd.DataFrame({"cid": ["a", "b", "c"], "ts": ["2025-03-01T00:00:00Z"] * 3})
+    policy = write_policy("""
+        cxaudit: 1
+        system: {name: t, purpose: offers}
+        data: {id: cid, timestamp: ts}
+        checks:
+          - {id: cov, type: consent.coverage, datasets: [data, reference]}
+          - {id: wd, type: consent.withdrawn, datasets: [reference]}
+    """)
+    ctx = build_context(policy, scored, LocalEngine(),
+                        consent=prepare_consent(policy, scored, ledger), reference=training)
+    cov, wd = run_checks(ctx)
+    # scored: a withdrew before July (1 of 2); training in March: a was valid, c unknown.
+    assert metric(cov, "affected_rows") == 1
+    assert metric(cov, "affected_rows", dataset="reference") == 1
+    assert metric(cov, "affected_rows", dataset="reference", reason="no_record") == 1
+    assert cov.status is Status.FAIL and "Reference (training) data:" in cov.summary
+    assert metric(wd, "affected_rows", dataset="reference") == 0 and wd.status is Status.PASS
+    with pytest.raises(Exception, match="datasets"):
+        write_policy("""
+            cxaudit: 1
+            system: {name: t, purpose: offers}
+            data: {id: cid}
+            checks: [{id: mi, type: consent.minors, datasets: [reference]}]
+        """, name="bad.yaml")

@@ -141,18 +141,40 @@ def ledger_of(ctx: Any) -> pd.DataFrame:
     return cached
 
 
-def event_times(ctx: Any) -> EventTimes:
-    """Event time of every row (cached on the context)."""
-    cached = ctx.notes.get("consent.event_times")
+DATASETS = ("data", "reference")
+
+
+def dataset_frame(ctx: Any, dataset: str) -> Any:
+    """The audited data (``data``) or the reference/training data (``reference``)."""
+    if dataset == "data":
+        return ctx.frame
+    if ctx.reference is None:
+        raise InputError("this check is asked to cover the reference (training) data, but none "
+                         "was given", hint="pass --reference FILE, or drop `reference` from "
+                                           "the check's datasets")
+    return ctx.reference
+
+
+def _column_of(ctx: Any, frame: Any, column: str, dataset: str, what: str) -> pd.Series:
+    if column not in ctx.engine.columns(frame):
+        raise InputError(f"the {dataset} has no {what} column {column!r}",
+                         hint=f"add it to the {dataset}, or drop the dataset from the check")
+    return ctx.engine.to_pandas(frame, [column])[column].reset_index(drop=True)
+
+
+def event_times(ctx: Any, dataset: str = "data") -> EventTimes:
+    """Event time of every row of ``dataset`` (cached on the context)."""
+    cached = ctx.notes.get(f"consent.event_times.{dataset}")
     if cached is not None:
         return cached
     policy = ctx.policy
     zone = policy.consent.timezone if policy.consent else None
-    n = ctx.engine.num_rows(ctx.frame)
+    frame = dataset_frame(ctx, dataset)
+    n = ctx.engine.num_rows(frame)
     column = policy.data.timestamp
     if column:
-        values = ctx.engine.to_pandas(ctx.frame, [column])[column]
-        times = parse_column(values, column=column, where="data", timezone=zone)
+        values = _column_of(ctx, frame, column, dataset, "data.timestamp")
+        times = parse_column(values, column=column, where=dataset, timezone=zone)
         source = f"each row's {column}"
     else:
         as_of = policy.consent.as_of if policy.consent else None
@@ -167,7 +189,7 @@ def event_times(ctx: Any) -> EventTimes:
         times = Times(micros=np.full(n, one.micros[0], dtype=np.int64), aware=one.aware,
                       missing=np.zeros(n, dtype=bool))
     result = EventTimes(times=times, source=source)
-    ctx.notes["consent.event_times"] = result
+    ctx.notes[f"consent.event_times.{dataset}"] = result
     return result
 
 
@@ -188,14 +210,14 @@ def _ledger_arrays(ledger: pd.DataFrame, rows: np.ndarray, rules: PurposeRules
             "basis_ok": (basis_codes >= 0) & np.r_[accepted, False][basis_codes]}
 
 
-def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
-    """Consent state of every row for ``purpose`` (default: the audited one), cached."""
+def consent_view(ctx: Any, purpose: str | None = None, dataset: str = "data") -> ConsentView:
+    """Consent state of every row of ``dataset`` for ``purpose`` (default: the audited one)."""
     rules = purpose_rules(ctx.policy, purpose)
-    key = f"consent.view.{rules.purpose}"
+    key = f"consent.view.{dataset}.{rules.purpose}"
     if key in ctx.notes:
         return ctx.notes[key]
     ledger = ledger_of(ctx)
-    event = event_times(ctx)
+    event = event_times(ctx, dataset)
     ledger_times = Times(micros=np.zeros(0, np.int64), aware=ledger.attrs[ATTRS_KEY]["aware"],
                          missing=np.zeros(0, bool))
     require_compatible(ledger_times, "the consent ledger's timestamps", event.times,
@@ -204,7 +226,7 @@ def consent_view(ctx: Any, purpose: str | None = None) -> ConsentView:
     if not id_column:
         raise InputError(f"{ctx.policy.locate('data')}: consent checks need the subject id column",
                          hint="set data.id to the column matching the ledger's subject_id")
-    subject_ids = ctx.engine.to_pandas(ctx.frame, [id_column])[id_column].reset_index(drop=True)
+    subject_ids = _column_of(ctx, dataset_frame(ctx, dataset), id_column, dataset, "data.id")
     purposes = ledger["purpose"].astype("category")
     purpose_codes = purposes.cat.codes.to_numpy()
     selected_mask = np.zeros(len(ledger), dtype=bool)

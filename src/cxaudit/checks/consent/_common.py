@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -27,6 +27,15 @@ class ConsentParams(CheckParams):
                           description="Salted hashes of affected subject ids to list.")
     min_group_size: int = Field(default=30, ge=1, description="Groups smaller than this are "
                                 "left out of the bias comparison.")
+
+
+class LifecycleParams(ConsentParams):
+    """Declaration of the lifecycle checks (coverage, withdrawn, expired, refused)."""
+
+    datasets: list[Literal["data", "reference"]] = Field(
+        default_factory=lambda: ["data"], min_length=1,
+        description="Which rows to check: the audited data, and/or the reference (training) "
+        "data given with --reference (same id and timestamp columns).")
 
 
 def _rates(table: Any, columns: list[str]) -> dict[tuple[str, ...], tuple[int, float]]:
@@ -97,8 +106,8 @@ def bias_impact(ctx: AuditContext, affected: np.ndarray, min_group_size: int
 
 def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: ConsentParams,
             *, problem: str, clean: str, breakdown: dict[str, int] | None = None,
-            extra_metrics: list[Metric] | None = None, extra_details: dict[str, Any] | None = None
-            ) -> CheckOutcome:
+            extra_metrics: list[Metric] | None = None, extra_details: dict[str, Any] | None = None,
+            with_bias: bool = True) -> CheckOutcome:
     """Build the outcome of a consent check from the mask of affected rows."""
     n = len(affected)
     count = int(affected.sum())
@@ -122,7 +131,7 @@ def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: 
         **(extra_details or {}),
     }
     impact = ""
-    if count:
+    if count and with_bias:
         bias_metrics, bias_details, impact = bias_impact(ctx, affected, params.min_group_size)
         metrics.extend(bias_metrics)
         details["bias_impact"] = bias_details
@@ -147,3 +156,26 @@ def breakdown_of(view: ConsentView, affected: np.ndarray) -> dict[str, int]:
     """Affected rows per consent state."""
     found = np.bincount(view.state[affected], minlength=len(STATES))
     return {name: int(found[code]) for code, name in enumerate(STATES) if found[code]}
+
+
+def over_datasets(ctx: AuditContext, params: LifecycleParams, outcome_for: Any
+                  ) -> CheckOutcome:
+    """Run ``outcome_for(dataset)`` per declared dataset and fold the outcomes into one.
+
+    The audited data's outcome is reported as is; the reference data's metrics
+    carry ``group: {dataset: reference}`` and its summary follows.
+    """
+    outcomes = {name: outcome_for(name) for name in params.datasets}
+    if len(outcomes) == 1 and "data" in outcomes:
+        return outcomes["data"]
+    order = [Status.PASS, Status.INSUFFICIENT_DATA, Status.WARN, Status.FAIL, Status.ERROR]
+    status = max((o.status for o in outcomes.values()), key=order.index)
+    metrics: list[Metric] = []
+    for name, outcome in outcomes.items():
+        for m in outcome.metrics:
+            metrics.append(m if name == "data" else m.model_copy(
+                update={"group": {"dataset": name, **m.group}}))
+    label = {"data": "Audited data", "reference": "Reference (training) data"}
+    summary = " ".join(f"{label[name]}: {o.summary}" for name, o in outcomes.items())
+    return CheckOutcome(status=status, summary=summary, metrics=tuple(metrics),
+                        details={name: o.details for name, o in outcomes.items()})

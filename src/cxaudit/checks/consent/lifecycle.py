@@ -7,7 +7,12 @@ from typing import ClassVar
 import numpy as np
 
 from cxaudit.checks.base import Check, CheckOutcome
-from cxaudit.checks.consent._common import ConsentParams, breakdown_of, finding
+from cxaudit.checks.consent._common import (
+    LifecycleParams,
+    breakdown_of,
+    finding,
+    over_datasets,
+)
 from cxaudit.consent.states import consent_view
 from cxaudit.context import AuditContext
 
@@ -38,25 +43,31 @@ class Coverage(Check):
           - id: lawful-basis-for-every-row
             type: consent.coverage
             threshold: {max: 0}       # share of rows without valid consent
+            datasets: [data, reference]   # scored rows and training rows (--reference)
             severity: block
     """
 
     type = "consent.coverage"
-    params_model = ConsentParams
+    params_model = LifecycleParams
     rule = "GDPR Art. 6(1) lawful basis and Art. 7(1) demonstrable consent, per purpose"
     requires: ClassVar[frozenset[str]] = frozenset({"consent"})
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
-        params: ConsentParams = self.params  # type: ignore[assignment]
-        view = consent_view(ctx)
-        affected = ~view.mask("valid")
-        return finding(ctx, view, affected, params,
-                       problem="had no valid lawful basis for the purpose at their event time",
-                       clean=f"All {len(affected):,} rows had valid consent or an accepted "
-                             "lawful basis at their event time",
-                       breakdown=breakdown_of(view, affected),
-                       extra_details={"accepted_lawful_bases": list(view.rules.lawful_bases),
-                                      "rows_by_state": view.counts()})
+        params: LifecycleParams = self.params  # type: ignore[assignment]
+
+        def outcome(dataset: str) -> CheckOutcome:
+            view = consent_view(ctx, dataset=dataset)
+            affected = ~view.mask("valid")
+            return finding(ctx, view, affected, params,
+                           problem="had no valid lawful basis for the purpose at their event "
+                                   "time",
+                           clean=f"All {len(affected):,} rows had valid consent or an accepted "
+                                 "lawful basis at their event time",
+                           breakdown=breakdown_of(view, affected), with_bias=dataset == "data",
+                           extra_details={"accepted_lawful_bases": list(view.rules.lawful_bases),
+                                          "rows_by_state": view.counts()})
+
+        return over_datasets(ctx, params, outcome)
 
 
 class _StateCheck(Check):
@@ -64,15 +75,20 @@ class _StateCheck(Check):
 
     state: ClassVar[str]
     problem: ClassVar[str]
-    params_model = ConsentParams
+    params_model = LifecycleParams
     requires: ClassVar[frozenset[str]] = frozenset({"consent"})
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
-        params: ConsentParams = self.params  # type: ignore[assignment]
-        view = consent_view(ctx)
-        affected: np.ndarray = view.mask(self.state)
-        return finding(ctx, view, affected, params, problem=self.problem,
-                       clean=f"No row was used {self.problem.split(' ', 2)[-1]}")
+        params: LifecycleParams = self.params  # type: ignore[assignment]
+
+        def outcome(dataset: str) -> CheckOutcome:
+            view = consent_view(ctx, dataset=dataset)
+            affected: np.ndarray = view.mask(self.state)
+            return finding(ctx, view, affected, params, problem=self.problem,
+                           clean=f"No row was used {self.problem.split(' ', 2)[-1]}",
+                           with_bias=dataset == "data")
+
+        return over_datasets(ctx, params, outcome)
 
 
 class Withdrawn(_StateCheck):
