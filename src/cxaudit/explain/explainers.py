@@ -56,6 +56,15 @@ class Explanation:
         return float(np.max(self.additivity_error)) if len(self.additivity_error) else 0.0
 
 
+def import_shap() -> Any:
+    """Import shap (about 2.6 s), silencing the deprecation notices its plotting module emits."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
+    return shap
+
+
 def _kind(final: Any) -> str:
     name = type(final).__name__
     module = type(final).__module__ or ""
@@ -178,8 +187,7 @@ def explain(model: LoadedModel, frame: pd.DataFrame, features: tuple[str, ...], 
 def _explain_exact(kind: str, unwrapped: Any, X: pd.DataFrame, model: LoadedModel, positive: Any,
                    weights: np.ndarray, is_probability: bool
                    ) -> tuple[np.ndarray, float, str, str]:
-    import shap
-
+    shap = import_shap()
     final = unwrapped.final
     matrix = unwrapped.transform(X) if unwrapped.transform is not None else X
     index = _final_class_index(final, positive)
@@ -223,8 +231,7 @@ def _final_class_index(final: Any, positive: Any) -> int | None:
 def _explain_agnostic(model: LoadedModel, X: pd.DataFrame, positive: Any, weights: np.ndarray,
                       background_size: int, permutations: int, seed: int, is_probability: bool
                       ) -> tuple[np.ndarray, float, str, str]:
-    import shap
-
+    shap = import_shap()
     codes, decode = _encode(X)
     rng = np.random.default_rng(seed)
     size = min(background_size, len(codes))
