@@ -158,8 +158,8 @@ def _compute(ctx: AuditContext, settings: Settings) -> Shared:
     except ModelError:
         raise
     except ImportError as exc:
-        raise ExplainFailure(f"SHAP is not available ({exc}); install it with "
-                             "pip install 'cxaudit[explain]'") from None
+        raise ExplainFailure(f"SHAP is not available ({exc}); reinstall cxaudit with its "
+                             "dependencies (pip install cxaudit)") from None
     except Exception as exc:
         raise ExplainFailure(f"the explainer failed on {type(model.estimator).__name__}: "
                              f"{type(exc).__name__}: {str(exc)[:300]}") from None
