@@ -35,7 +35,7 @@ checks:
 """
 
 
-def demo_pipeline(max_iter: int = 40, features: list[str] | None = None):  # type: ignore[no-untyped-def]
+def demo_pipeline(max_iter: int = 30, features: list[str] | None = None):  # type: ignore[no-untyped-def]
     """The demo's model shape: one-hot categoricals + passthrough numerics → HGB trees."""
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -66,7 +66,7 @@ def telco() -> pd.DataFrame:
 def split(telco: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training rows and audited rows (fixed, disjoint)."""
     shuffled = telco.sample(frac=1.0, random_state=3).reset_index(drop=True)
-    return shuffled.iloc[:2500].reset_index(drop=True), shuffled.iloc[2500:4000].reset_index(
+    return shuffled.iloc[:2500].reset_index(drop=True), shuffled.iloc[2500:3700].reset_index(
         drop=True)
 
 

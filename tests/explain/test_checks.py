@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from cxaudit.checks.registry import load_registry
 from cxaudit.context import DECISION, group_column
 from cxaudit.explain.shared import NOTES_KEY
 from cxaudit.masking import hash_id
 from cxaudit.result import Status
-from cxaudit.runner import run_checks
+from cxaudit.runner import run_check, run_checks
 
 from .conftest import FEATURES, aggregate_by_prefix
 
@@ -40,6 +41,12 @@ def audited_ctx(make_policy, make_context, pipeline, split):
     _, audited = split
     ctx = make_context(make_policy(ALL_CHECKS), audited, pipeline)
     return ctx, {r.id: r for r in run_checks(ctx)}
+
+
+def run_on(ctx, check_type, **declaration):
+    """Run one more check on an existing context (it reuses the cached explanation)."""
+    cls = load_registry().get(check_type)
+    return run_check(cls.params_model(id="extra", type=check_type, **declaration), ctx)
 
 
 def _ranks(importance):
@@ -87,24 +94,20 @@ def test_group_divergence_agrees_with_scipy(audited_ctx, reference, split):
     assert len(pairs) == 1 + 1 + 6  # gender, SeniorCitizen, and 4 intersection groups pairwise
 
 
-def test_protected_driver_fails_for_a_top_proxy_and_passes_otherwise(
-        make_policy, make_context, pipeline, split, reference):
-    _, audited = split
+def test_protected_driver_fails_for_a_top_proxy_and_passes_otherwise(audited_ctx, reference):
+    ctx, _ = audited_ctx
     ranks = _ranks(np.abs(reference).mean(axis=0))
     top, low = min(ranks, key=ranks.get), max(ranks, key=ranks.get)
-    policy = make_policy(f"""
-- {{id: top, type: explain.protected_driver, top_k: 3, proxies: {{SeniorCitizen: [{top}]}}}}
-- {{id: low, type: explain.protected_driver, top_k: 3, proxies: [{low}]}}
-""")
-    ctx = make_context(policy, audited, pipeline)
-    results = {r.id: r for r in run_checks(ctx)}
-    assert results["top"].status is Status.FAIL
-    assert f"{top} (proxy for SeniorCitizen) is driver #1" in results["top"].summary
-    (metric,) = [m for m in results["top"].metrics if m.name == "importance_rank"]
+    failing = run_on(ctx, "explain.protected_driver", top_k=3, proxies={"SeniorCitizen": [top]})
+    assert failing.status is Status.FAIL
+    assert f"{top} (proxy for SeniorCitizen) is driver #1" in failing.summary
+    (metric,) = [m for m in failing.metrics if m.name == "importance_rank"]
     assert metric.value == 1 and metric.status is Status.FAIL
-    assert results["low"].status is Status.PASS
-    assert f"{low} #{ranks[low]}" in results["low"].summary
-    assert set(results["low"].details["not_model_inputs"]) == {"gender", "SeniorCitizen"}
+    passing = run_on(ctx, "explain.protected_driver", top_k=3, proxies=[low])
+    assert passing.status is Status.PASS
+    assert f"{low} #{ranks[low]}" in passing.summary
+    assert set(passing.details["not_model_inputs"]) == {"gender", "SeniorCitizen"}
+    assert len(ctx.notes[NOTES_KEY]) == 1  # still the one explanation
 
 
 def test_a_protected_attribute_used_as_input_is_a_candidate(make_policy, make_context, split):
@@ -113,30 +116,22 @@ def test_a_protected_attribute_used_as_input_is_a_candidate(make_policy, make_co
     train, audited = split
     features = [*FEATURES, "gender"]
     model = demo_pipeline(max_iter=15, features=features).fit(train[features], train["Churn"])
-    policy = make_policy(f"- {{id: p, type: explain.protected_driver, top_k: {len(features)}}}")
+    policy = make_policy(f"- {{id: p, type: explain.protected_driver, top_k: {len(features)}, "
+                         "sample_size: 200}")
     (result,) = run_checks(make_context(policy, audited, model))
     assert result.status is Status.FAIL and "gender (protected attribute)" in result.summary
 
 
-def test_a_misspelt_proxy_is_an_error_with_a_suggestion(make_policy, make_context, pipeline,
-                                                        split):
-    policy = make_policy("- {id: p, type: explain.protected_driver, proxies: [Partnr]}")
-    (result,) = run_checks(make_context(policy, split[1], pipeline))
+def test_a_misspelt_proxy_is_an_error_with_a_suggestion(audited_ctx):
+    result = run_on(audited_ctx[0], "explain.protected_driver", proxies=["Partnr"])
     assert result.status is Status.ERROR and "did you mean 'Partner'" in result.summary
 
 
-def test_reason_codes_coverage_and_reasons_match_reference(make_policy, make_context, pipeline,
-                                                           split, reference):
+def test_reason_codes_coverage_and_reasons_match_reference(audited_ctx, pipeline, split,
+                                                           reference):
     _, audited = split
-    policy = make_policy("""
-- id: reasons
-  type: explain.reason_codes
-  min_contribution: 0.3
-  positive_outcome: offered a retention discount
-  examples: 20
-""")
-    ctx = make_context(policy, audited, pipeline)
-    (result,) = run_checks(ctx)
+    result = run_on(audited_ctx[0], "explain.reason_codes", min_contribution=0.3,
+                    positive_outcome="offered a retention discount", examples=20)
     proba = pipeline.predict_proba(audited[FEATURES])[:, list(pipeline.classes_).index("Yes")]
     adverse = proba < 0.5  # assistive: not being offered is the adverse decision
     covered = (reference[adverse] < -0.3).any(axis=1)
@@ -146,6 +141,7 @@ def test_reason_codes_coverage_and_reasons_match_reference(make_policy, make_con
     assert result.status is (Status.PASS if covered.mean() >= 0.95 else Status.FAIL)
     ids = audited["customerID"].to_numpy()
     by_hash = {hash_id(v): i for i, v in enumerate(ids)}
+    assert len(result.details["examples"]) == 20
     for example in result.details["examples"]:
         row = by_hash[example["customer"]]
         assert adverse[row]
@@ -161,8 +157,8 @@ def test_reason_codes_coverage_and_reasons_match_reference(make_policy, make_con
 
 
 def test_punitive_reasons_push_the_score_up(make_policy, make_context, pipeline, split):
-    policy = make_policy("- {id: r, type: explain.reason_codes, positive_outcome: flagged}",
-                         intervention="punitive")
+    policy = make_policy("- {id: r, type: explain.reason_codes, positive_outcome: flagged, "
+                         "sample_size: 300}", intervention="punitive")
     ctx = make_context(policy, split[1], pipeline)
     (result,) = run_checks(ctx)
     assert result.details["examples"]
@@ -235,7 +231,7 @@ def test_explanations_that_do_not_add_up_are_an_error(make_policy, make_context,
     model = LoadedModel(estimator=pipeline, source="mlflow", kind="pyfunc", sha256=None,
                         feature_names=tuple(FEATURES),
                         predict_fn=lambda df: served.predict_proba(df)[:, 1])
-    policy = make_policy("- {id: g, type: explain.global_importance}")
+    policy = make_policy("- {id: g, type: explain.global_importance, sample_size: 200}")
     (result,) = run_checks(make_context(policy, audited, model))
     assert result.status is Status.ERROR and "do not add up" in result.summary
     (metric,) = result.metrics

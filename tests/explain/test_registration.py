@@ -57,8 +57,8 @@ def test_unexplainable_pipeline_falls_back_to_the_model_agnostic_explainer(
         ("clf", LogisticRegression()),
     ]).fit(train[FEATURES], train["Churn"])
     policy = make_policy("""
-- {id: g, type: explain.global_importance, sample_size: 80, min_per_stratum: 5,
-   background_size: 20}
+- {id: g, type: explain.global_importance, sample_size: 50, min_per_stratum: 5,
+   background_size: 15, permutations: 1}
 """)
     (result,) = run_checks(make_context(policy, audited, model))
     assert result.status is Status.PASS

@@ -32,6 +32,7 @@ from cxaudit.explain.stats import (
     ranking,
     replicate_means,
     spearman,
+    spearman_rows,
     top_k,
     top_k_frequency,
     weighted_mean,
@@ -241,6 +242,13 @@ class GroupDivergence(Check):
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: GroupDivergenceParams = self.params  # type: ignore[assignment]
+        stray = [a for a in (params.attributes or []) if a not in ctx.protected]
+        if stray:
+            return CheckOutcome(status=Status.ERROR, summary=f"attributes {stray} are not declared "
+                                "under data.protected; list them there first.")
+        if not ctx.protected:
+            return CheckOutcome(status=Status.INSUFFICIENT_DATA, summary="The policy declares no "
+                                "protected attributes, so there are no groups to compare.")
         shared, failure = prepare(ctx, params)
         if failure:
             return failure
@@ -265,8 +273,7 @@ class GroupDivergence(Check):
             for a, b in combinations(eligible, 2):
                 used = (values[a] > 0) | (values[b] > 0)
                 rho = spearman(values[a][used], values[b][used])
-                boot = np.array([spearman(ra[used], rb[used])
-                                 for ra, rb in zip(reps[a], reps[b], strict=True)])
+                boot = spearman_rows(reps[a][:, used], reps[b][:, used])
                 lo, hi = interval(boot[:, None], params.confidence)
                 ok = params.threshold.holds(rho)
                 group = dict(zip(attributes, a, strict=True))

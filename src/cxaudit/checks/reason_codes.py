@@ -94,16 +94,20 @@ class ReasonCodes(Check):
         covered = np.array([1.0 if r else 0.0 for r in reasons])
         w = shared.sample.weights[adverse]
         coverage = float(np.average(covered, weights=w))
-        reps = replicate_means(covered[:, None], w, shared.counts[:, adverse])[:, 0]
-        lo, hi = interval(reps[:, None], params.confidence)
+        reps = replicate_means(covered[:, None], w, shared.counts[:, adverse])
+        lo, hi = interval(reps, params.confidence)
         ok = params.threshold.holds(coverage)
-        per_decision = float(np.average([len(r) for r in reasons], weights=w))
+        counts = np.array([float(len(r)) for r in reasons])
+        per_decision = float(np.average(counts, weights=w))
+        per_reps = replicate_means(counts[:, None], w, shared.counts[:, adverse])
+        per_lo, per_hi = interval(per_reps, params.confidence)
         metrics += [
             Metric(name="reason_coverage", value=coverage, n=len(adverse),
                    ci=(float(lo[0]), float(hi[0])), threshold=params.threshold.as_dict(),
                    status=Status.PASS if ok else Status.FAIL,
                    note=f"share of adverse decisions ({wording.adverse}) with at least one reason"),
-            Metric(name="reasons_per_decision", value=per_decision, n=len(adverse)),
+            Metric(name="reasons_per_decision", value=per_decision, n=len(adverse),
+                   ci=(float(per_lo[0]), float(per_hi[0]))),
         ]
         names = shared.features
         principal = np.zeros(len(names))

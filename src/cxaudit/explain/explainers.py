@@ -207,12 +207,16 @@ def _explain_exact(kind: str, unwrapped: Any, X: pd.DataFrame, model: LoadedMode
             raw = explainer.shap_values(dense)
             space = "log-odds" if classifier else "raw"
     values, base = _class_slice(raw, explainer.expected_value, index)
+    single_output = not isinstance(raw, list) and np.ndim(raw) == 2
+    if single_output and index == 0 and space == "log-odds":
+        # Binary boosters explain the margin of class 1; the positive class is class 0.
+        values, base = -values, -base
     if values.ndim != 2 or values.shape[0] != len(X):
         raise ModelError(f"{type(explainer).__name__} returned SHAP values of shape "
                          f"{values.shape} for {len(X)} rows")
     if unwrapped.transform is not None:
         values = unwrapped.aggregate(values, X.shape[1])
-        how = " (one-hot/transformed columns summed to their input feature)"
+        how = " (pipeline columns, e.g. one-hot, summed back to their input feature)"
     else:
         how = ""
     return values, base, space, f"shap.{type(explainer).__name__} on {type(final).__name__}{how}"

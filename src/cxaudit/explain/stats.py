@@ -50,6 +50,19 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float((ra @ rb) / np.sqrt((ra @ ra) * (rb @ rb)))
 
 
+def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise Spearman correlation of two ``(r, m)`` matrices (NaN where a row is constant)."""
+    from scipy.stats import rankdata
+
+    ra = rankdata(a, axis=1)
+    rb = rankdata(b, axis=1)
+    ra -= ra.mean(axis=1, keepdims=True)
+    rb -= rb.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((ra * ra).sum(axis=1) * (rb * rb).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (ra * rb).sum(axis=1) / denominator, np.nan)
+
+
 def ranking(importance: np.ndarray, names: tuple[str, ...] | list[str]) -> list[int]:
     """Feature indices from most to least important (ties broken by name)."""
     return sorted(range(len(importance)), key=lambda i: (-importance[i], names[i]))
