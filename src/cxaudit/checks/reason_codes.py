@@ -34,6 +34,8 @@ class ReasonCodesParams(ExplainParams):
     examples: int = Field(default=5, ge=0, le=20, description="Example decisions in the details.")
     mask_features: list[str] = Field(default_factory=list, description="Features whose values "
                                      "are never shown in reasons.")
+    units: dict[str, str] = Field(default_factory=dict, description="Units of numeric features "
+                                  "for the sentences, e.g. {tenure: months}.")
     min_value_count: int = Field(default=5, ge=1, description="Category values seen fewer times "
                                  "in the sample are masked.")
 
@@ -45,8 +47,8 @@ class ReasonCodes(Check):
     assistive model (an offer), selected for a punitive one (a flag) — up to
     four features that pushed the score towards that decision, strongest
     first, each as a sentence built from the feature name, the customer's value
-    and the direction: "tenure of 2 is low compared with customers who were
-    offered a retention discount (median 9)". Coverage is the (design-weighted)
+    and the direction: "tenure of 2 months is low compared with customers who
+    were offered a retention discount (median 9 months)". Coverage is the (design-weighted)
     share of adverse decisions for which at least one reason could be given,
     with a bootstrap interval; it must reach the threshold. Example decisions
     in the details show hashed customer ids; rare category values and
@@ -57,6 +59,7 @@ class ReasonCodes(Check):
         - id: adverse-action-reasons
           type: explain.reason_codes
           positive_outcome: offered a retention discount
+          units: {tenure: months, MonthlyCharges: dollars a month}
           threshold: {min: 0.95}
     """
 
@@ -67,10 +70,10 @@ class ReasonCodes(Check):
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: ReasonCodesParams = self.params  # type: ignore[assignment]
-        unknown = unknown_columns(params.mask_features, ctx)
+        unknown = unknown_columns([*params.mask_features, *params.units], ctx)
         if unknown:
-            return CheckOutcome(status=Status.ERROR, summary="mask_features names columns that "
-                                f"are not in the data: {', '.join(unknown)}; fix the policy.")
+            return CheckOutcome(status=Status.ERROR, summary="mask_features or units name columns "
+                                f"that are not in the data: {', '.join(unknown)}; fix the policy.")
         shared, failure = prepare(ctx, params)
         if failure:
             return failure
@@ -125,7 +128,7 @@ class ReasonCodes(Check):
                               decisions != adverse_value, wording,
                               id_column=ctx.policy.data.id,
                               mask_features=set(params.mask_features),
-                              min_value_count=params.min_value_count)
+                              min_value_count=params.min_value_count, units=params.units)
         rng = np.random.default_rng(ctx.seed)
         shown = np.sort(rng.choice(len(adverse), size=min(params.examples, len(adverse)),
                                    replace=False))

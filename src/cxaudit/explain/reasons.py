@@ -76,7 +76,8 @@ class ReasonWriter:
 
     def __init__(self, rows: pd.DataFrame, features: tuple[str, ...], weights: np.ndarray,
                  favourable: np.ndarray, wording: Wording, *, id_column: str | None,
-                 mask_features: set[str], min_value_count: int) -> None:
+                 mask_features: set[str], min_value_count: int,
+                 units: dict[str, str] | None = None) -> None:
         self.rows = rows
         self.features = features
         self.weights = weights
@@ -85,6 +86,7 @@ class ReasonWriter:
         self.id_column = id_column
         self.mask_features = mask_features
         self.min_value_count = min_value_count
+        self.units = units or {}
         self._stats: dict[str, Any] = {}
 
     def _numeric(self, feature: str) -> bool:
@@ -121,7 +123,8 @@ class ReasonWriter:
             return f"{feature} is missing, which pushed the score towards the adverse decision ({w.adverse})"
         if self._numeric(feature):
             median = self._median(feature)
-            shown = _number(float(value))
+            unit = f" {self.units[feature]}" if feature in self.units else ""
+            shown = _number(float(value)) + unit
             if np.isnan(median):
                 return f"{feature} of {shown} pushed the score towards the adverse decision ({w.adverse})"
             if float(value) == median:
@@ -129,7 +132,7 @@ class ReasonWriter:
                         f"is the same) still pushed the score towards the adverse decision ({w.adverse})")
             level = "high" if float(value) > median else "low"
             return (f"{feature} of {shown} is {level} compared with customers who were "
-                    f"{w.favourable} (median {_number(median)})")
+                    f"{w.favourable} (median {_number(median)}{unit})")
         fav, adv, counts = self._shares(feature)
         key = str(value)
         if counts.get(key, 0) < self.min_value_count:
