@@ -12,7 +12,6 @@ from cxaudit.context import build_context
 from cxaudit.engines.local import LocalEngine
 from cxaudit.loaders.model import from_estimator
 from cxaudit.policy.loader import load_policy
-from cxaudit.resources import demo_dataset
 
 CATEGORICAL = ["Partner", "Dependents", "PhoneService", "MultipleLines", "InternetService",
                "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
@@ -57,15 +56,9 @@ def demo_pipeline(max_iter: int = 30, features: list[str] | None = None):  # typ
 
 
 @pytest.fixture(scope="session")
-def telco() -> pd.DataFrame:
-    """The real telco churn table (7,043 customers)."""
-    return pd.read_csv(demo_dataset())
-
-
-@pytest.fixture(scope="session")
-def split(telco: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training rows and audited rows (fixed, disjoint)."""
-    shuffled = telco.sample(frac=1.0, random_state=3).reset_index(drop=True)
+def split(telco_frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows and audited rows of the real telco table (fixed, disjoint)."""
+    shuffled = telco_frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
     return shuffled.iloc[:2500].reset_index(drop=True), shuffled.iloc[2500:3700].reset_index(
         drop=True)
 
