@@ -255,3 +255,39 @@ def test_a_model_without_predict_is_an_error_and_the_gate_fails_closed(make_poli
         (check,) = result.checks
         assert check.status is Status.ERROR and "no predict" in check.summary
         assert result.verdict is verdict
+
+
+def test_group_divergence_fails_when_groups_are_decided_on_different_grounds(
+        make_policy, make_context, split):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(8)
+    frame = split[1][["customerID", "gender", "SeniorCitizen"]].copy()
+    female = (frame["gender"] == "Female").to_numpy()
+    xs = [f"x{i}" for i in range(6)]
+    for x in xs:
+        frame[x] = rng.normal(size=len(frame))
+    frame["segment"] = female.astype(float)  # a proxy the model can split on
+    signal = np.where(female, frame[xs[:3]].sum(axis=1), frame[xs[3:]].sum(axis=1))
+    frame["Churn"] = np.where(signal + 0.3 * rng.normal(size=len(frame)) > 0, "Yes", "No")
+    features = ["segment", *xs]
+    model = HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(frame[features],
+                                                                           frame["Churn"])
+    policy = make_policy("- {id: d, type: explain.group_divergence, threshold: {min: 0.5}}",
+                         data_extra=f"features: [{', '.join(features)}]")
+    ctx = make_context(policy, frame, model)
+    (result,) = run_checks(ctx)
+    assert result.status is Status.FAIL
+    (gender,) = [m for m in result.metrics
+                 if m.name == "importance_rank_correlation" and set(m.group) == {"gender"}]
+    assert gender.status is Status.FAIL and gender.value < 0
+    shared = next(iter(ctx.notes[NOTES_KEY].values()))
+    assert shared.sample.census
+    absv = np.abs(shared.explanation.values)
+    rows_female = shared.sample.rows[group_column("gender")].to_numpy() == "Female"
+    a, b = absv[rows_female].mean(axis=0), absv[~rows_female].mean(axis=0)
+    used = (a > 0) | (b > 0)
+    assert gender.value == pytest.approx(spearmanr(a[used], b[used]).statistic)
+    (senior,) = [m for m in result.metrics
+                 if m.name == "importance_rank_correlation" and set(m.group) == {"SeniorCitizen"}]
+    assert senior.status is Status.PASS
