@@ -50,7 +50,10 @@ class ReasonCodes(Check):
     and the direction: "tenure of 2 months is low compared with customers who
     were offered a retention discount (median 9 months)". Coverage is the (design-weighted)
     share of adverse decisions for which at least one reason could be given,
-    with a bootstrap interval; it must reach the threshold. Example decisions
+    with a bootstrap interval; it must reach the threshold. Coverage is
+    estimated from the adverse decisions in the explained sample (raise
+    ``sample_size`` for a tighter interval), not computed for every customer
+    of a large table. Example decisions
     in the details show hashed customer ids; rare category values and
     features under ``mask_features`` are masked.
 
