@@ -35,6 +35,17 @@ checks:
     severity: block
 """
 
+#: Waives the one failing group of offer-rate-parity (seniors churn more, so the
+#: non-senior group's selection-rate ratio is far below 0.8).
+WAIVER = """\
+waivers:
+  - check: offer-rate-parity
+    group: {SeniorCitizen: 0}
+    justification: Non-seniors get the general retention programme; reviewed quarterly.
+    approver: head-of-cx@example.com
+    expires: 2999-12-31
+"""
+
 
 @pytest.fixture(scope="session")
 def telco_csv() -> Path:
@@ -68,18 +79,27 @@ def write_reports(out: Path, result) -> None:
                                      + "</pre></body></html>\n", encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def audited(tmp_path_factory, telco_csv):
-    """One real audit of the telco data (policy above), shared by the session."""
+def _audit(root: Path, telco_csv: Path, policy_text: str):
     from cxaudit.runner import AuditInputs, audit
 
-    root = tmp_path_factory.mktemp("audited")
     policy = root / "policy.yaml"
-    policy.write_text(POLICY, encoding="utf-8")
+    policy.write_text(policy_text, encoding="utf-8")
     data = root / "telco.csv"
     shutil.copyfile(telco_csv, data)
     inputs = AuditInputs(policy=str(policy), data=str(data), seed=7)
     return inputs, audit(inputs)
+
+
+@pytest.fixture(scope="session")
+def audited(tmp_path_factory, telco_csv):
+    """One real audit of the telco data (policy above; verdict fail), shared by the session."""
+    return _audit(tmp_path_factory.mktemp("audited"), telco_csv, POLICY)
+
+
+@pytest.fixture(scope="session")
+def audited_waived(tmp_path_factory, telco_csv):
+    """The same audit with the failing group waived (verdict warn), shared by the session."""
+    return _audit(tmp_path_factory.mktemp("waived"), telco_csv, POLICY + WAIVER)
 
 
 @pytest.fixture
@@ -101,4 +121,19 @@ def bundle(tmp_path: Path, audited, keypair):
     out = tmp_path / "out"
     write_reports(out, result)
     write_evidence(out, result, inputs=inputs, sign_key=keypair[0])
+    return out
+
+
+@pytest.fixture
+def approved_bundle(tmp_path: Path, audited_waived, keypair):
+    """A signed bundle of the waived audit, approved by a product owner."""
+    from cxaudit.evidence.approvals import record_approval
+    from cxaudit.evidence.manifest import write_evidence
+
+    inputs, result = audited_waived
+    out = tmp_path / "approved"
+    write_reports(out, result)
+    write_evidence(out, result, inputs=inputs, sign_key=keypair[0])
+    record_approval(out, approver="po@example.com", role="product_owner",
+                    comment="Accepting the waived senior-group gap for this release.")
     return out

@@ -112,12 +112,12 @@ def _apply_to_result(result: CheckResult, candidates: list[Waiver], notes: dict[
     else:
         message = ""
     for w in candidates:
-        if message:
-            notes[ids[id(w)]] = _note(w, NOT_COVERED, message)
-        elif w in used:
-            notes[ids[id(w)]] = _note(w, APPLIED, "the group's findings are waived")
-        else:
+        if findings and w not in used:
             notes[ids[id(w)]] = _note(w, NOT_NEEDED, "this group has no finding")
+        elif message:
+            notes[ids[id(w)]] = _note(w, NOT_COVERED, message)
+        else:
+            notes[ids[id(w)]] = _note(w, APPLIED, "the group's findings are waived")
     if message:
         return result
     return _waive(result, used, [w.group for w in used])
