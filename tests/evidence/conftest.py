@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
+from evidence_helpers import POLICY, WAIVER, write_reports
 
 from cxaudit.resources import demo_dataset
-
-POLICY = """\
-cxaudit: 1
-system:
-  name: churn-retention-offers
-  owner: data-team@example.com
-  approver: head-of-cx@example.com
-  model_type: churn
-data:
-  id: customerID
-  label: Churn
-  positive: "Yes"
-  prediction: Churn
-  protected: [gender, SeniorCitizen]
-checks:
-  - id: schema
-    type: data.required_columns
-    columns: [customerID, tenure, Contract, MonthlyCharges]
-    severity: block
-  - id: offer-rate-parity
-    type: bias.selection_rate
-    attributes: [gender, SeniorCitizen]
-    min_group_size: 50
-    severity: block
-"""
-
-#: Waives the one failing group of offer-rate-parity (seniors churn more, so the
-#: non-senior group's selection-rate ratio is far below 0.8).
-WAIVER = """\
-waivers:
-  - check: offer-rate-parity
-    group: {SeniorCitizen: 0}
-    justification: Non-seniors get the general retention programme; reviewed quarterly.
-    approver: head-of-cx@example.com
-    expires: 2999-12-31
-"""
 
 
 @pytest.fixture(scope="session")
@@ -63,20 +27,6 @@ def policy_file(tmp_path: Path):
         return path
 
     return write
-
-
-def write_reports(out: Path, result) -> None:
-    """Stand-in for the lead's report writers: audit.json plus a Markdown and HTML page.
-
-    The evidence code treats every file in the folder as a report, whatever wrote it.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(result.to_json(), encoding="utf-8")
-    lines = [f"# Audit of {result.system.get('name')}", "", f"Verdict: {result.verdict.value}"]
-    lines += [f"- {c.id}: {c.status.value} — {c.summary}" for c in result.checks]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (out / "report.html").write_text("<html><body><pre>" + json.dumps(result.counts())
-                                     + "</pre></body></html>\n", encoding="utf-8")
 
 
 def _audit(root: Path, telco_csv: Path, policy_text: str):

@@ -95,10 +95,19 @@ def load_private_key(path: str | Path) -> Any:
                          hint=f"--sign-key takes a PEM PKCS#8 Ed25519 private key; {_MAKE_KEY}"
                          ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        kind = type(key).__name__.lstrip("_").replace("PrivateKey", "")
-        raise InputError(f"signing key {path} is a {kind} key, not Ed25519",
+        raise InputError(f"signing key {path} holds {_kind(key)} key, not Ed25519",
                          hint=_MAKE_KEY)
     return key
+
+
+def _kind(key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa
+
+    for module, name in ((rsa, "an RSA"), (ec, "an ECDSA"), (dsa, "a DSA"), (ed448, "an Ed448")):
+        if any(isinstance(key, getattr(module, attr)) for attr in dir(module)
+               if attr.endswith("PrivateKey") and isinstance(getattr(module, attr), type)):
+            return name
+    return "another kind of"
 
 
 def load_public_key(path: str | Path) -> Any:

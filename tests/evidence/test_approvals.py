@@ -1,0 +1,125 @@
+"""Sign-offs bound to the report digest, required roles, four eyes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from evidence_helpers import POLICY, WAIVER, write_reports
+
+from cxaudit.cli.approve import approve
+from cxaudit.errors import InputError
+from cxaudit.evidence import EvidenceError
+from cxaudit.evidence.approvals import approval_status, record_approval
+from cxaudit.evidence.trail import verify_trail
+
+ROLES = "approvals:\n  required_roles: [product_owner, compliance]\n"
+
+
+@pytest.fixture
+def role_bundle(tmp_path: Path, telco_csv: Path):
+    """A waived (verdict warn), unsigned bundle whose policy requires two roles."""
+    from cxaudit.evidence.manifest import write_evidence
+    from cxaudit.runner import AuditInputs, audit
+
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY + WAIVER + ROLES, encoding="utf-8")
+    inputs = AuditInputs(policy=str(policy), data=str(telco_csv))
+    result = audit(inputs)
+    out = tmp_path / "out"
+    write_reports(out, result)
+    write_evidence(out, result, inputs=inputs)
+    return out
+
+
+def _approve(out: Path, email: str, role: str):
+    return record_approval(out, approver=email, role=role, comment="Risk accepted as waived.")
+
+
+def test_required_roles_must_each_sign(role_bundle: Path) -> None:
+    assert approval_status(role_bundle) == (False, ["product_owner", "compliance"], [])
+    _approve(role_bundle, "po@example.com", "product_owner")
+    approved, missing, approvals = approval_status(role_bundle)
+    assert (approved, missing) == (False, ["compliance"])
+    assert [(a.role, a.current) for a in approvals] == [("product_owner", True)]
+    _approve(role_bundle, "officer@example.com", "compliance")
+    assert approval_status(role_bundle)[:2] == (True, [])
+
+
+def test_one_person_cannot_fill_two_roles(role_bundle: Path) -> None:
+    _approve(role_bundle, "po@example.com", "product_owner")
+    _approve(role_bundle, "PO@example.com", "compliance")
+    approved, missing, _ = approval_status(role_bundle)
+    assert not approved and len(missing) == 1
+
+
+def test_a_changed_report_needs_a_new_sign_off(role_bundle: Path) -> None:
+    _approve(role_bundle, "po@example.com", "product_owner")
+    _approve(role_bundle, "officer@example.com", "compliance")
+    report = role_bundle / "report.md"
+    report.write_text(report.read_text() + "\nEdited after sign-off.\n")
+    approved, missing, approvals = approval_status(role_bundle)
+    assert not approved and missing == ["product_owner", "compliance"]
+    assert [a.current for a in approvals] == [False, False]
+    # and the edited bundle cannot be approved again: it no longer matches its manifest
+    with pytest.raises(EvidenceError, match="do not match their evidence"):
+        _approve(role_bundle, "po@example.com", "product_owner")
+
+
+def test_a_tampered_approvals_log_counts_for_nothing(role_bundle: Path) -> None:
+    _approve(role_bundle, "po@example.com", "product_owner")
+    _approve(role_bundle, "officer@example.com", "compliance")
+    path = role_bundle / "approvals.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(lines[1] + lines[0])  # reorder
+    with pytest.raises(EvidenceError, match="tampered"):
+        approval_status(role_bundle)
+
+
+def test_approvals_are_logged_in_the_audit_trail(role_bundle: Path) -> None:
+    _approve(role_bundle, "po@example.com", "product_owner")
+    trail = verify_trail(role_bundle / "audit-trail.jsonl")
+    assert trail.ok
+    kinds = [e["kind"] for e in trail.entries]
+    assert kinds == ["audit", "waiver", "approval"]
+    assert trail.entries[1]["data"]["status"] == "applied"
+    digest = json.loads((role_bundle / "manifest.json").read_text())["report_digest"]
+    assert trail.entries[2]["data"]["report_digest"] == digest
+
+
+def test_a_failing_verdict_cannot_be_signed_off(bundle: Path) -> None:
+    with pytest.raises(EvidenceError, match="the verdict is fail"):
+        _approve(bundle, "po@example.com", "product_owner")
+
+
+def test_without_required_roles_one_current_approval_suffices(approved_bundle: Path) -> None:
+    approved, missing, approvals = approval_status(approved_bundle)
+    assert approved and missing == [] and len(approvals) == 1
+
+
+@pytest.mark.parametrize(("email", "role", "fragment"), [
+    ("not-an-email", "product_owner", "--approver must be an email address"),
+    ("po@example.com", "Product Owner", "must be lower-case letters"),
+])
+def test_bad_approver_or_role_is_a_usage_error(role_bundle: Path, email, role, fragment) -> None:
+    with pytest.raises(InputError, match=fragment):
+        _approve(role_bundle, email, role)
+
+
+def test_cli_approve(role_bundle: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(approve, [str(role_bundle), "--approver", "po@example.com",
+                                    "--role", "product_owner", "--comment", "Accepted."])
+    assert first.exit_code == 0, first.output
+    assert "recorded approval 1 as product_owner" in first.output
+    assert "sign-off still missing: compliance" in first.output
+    assert "po@example.com" not in first.output  # no personal data echoed
+    second = runner.invoke(approve, [str(role_bundle), "--approver", "c@example.com",
+                                     "--role", "compliance", "--comment", "Accepted."])
+    assert "sign-off complete" in second.output
+    bad = runner.invoke(approve, [str(role_bundle), "--approver", "jane.doe",
+                                  "--role", "compliance", "--comment", "x"])
+    assert bad.exit_code == 2
+    assert "jane.doe" not in bad.output
