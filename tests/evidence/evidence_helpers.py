@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 POLICY = """\
@@ -43,17 +42,11 @@ waivers:
 
 
 def write_reports(out: Path, result) -> None:
-    """Stand-in for the lead's report writers: audit.json plus a Markdown and HTML page.
+    """Write every report format with cxaudit's own writers (json, md, html, junit)."""
+    from cxaudit.render import FORMATS
+    from cxaudit.render import write_reports as render_reports
 
-    The evidence code treats every file in the folder as a report, whatever wrote it.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audit.json").write_text(result.to_json(), encoding="utf-8")
-    lines = [f"# Audit of {result.system.get('name')}", "", f"Verdict: {result.verdict.value}"]
-    lines += [f"- {c.id}: {c.status.value} — {c.summary}" for c in result.checks]
-    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (out / "report.html").write_text("<html><body><pre>" + json.dumps(result.counts())
-                                     + "</pre></body></html>\n", encoding="utf-8")
+    render_reports(result, out, list(FORMATS))
 
 
 class TenureModel:

@@ -58,7 +58,7 @@ def test_one_person_cannot_fill_two_roles(role_bundle: Path) -> None:
 def test_a_changed_report_needs_a_new_sign_off(role_bundle: Path) -> None:
     _approve(role_bundle, "po@example.com", "product_owner")
     _approve(role_bundle, "officer@example.com", "compliance")
-    report = role_bundle / "report.md"
+    report = role_bundle / "audit.md"
     report.write_text(report.read_text() + "\nEdited after sign-off.\n")
     approved, missing, approvals = approval_status(role_bundle)
     assert not approved and missing == ["product_owner", "compliance"]

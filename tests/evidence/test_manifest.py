@@ -26,9 +26,10 @@ def test_manifest_hashes_match_hashlib_on_the_files(bundle: Path, audited) -> No
     assert manifest["inputs"]["data"]["sha256"] == _sha(Path(inputs.data))
     assert manifest["inputs"]["policy"]["sha256"] == _sha(Path(inputs.policy))
     assert manifest["inputs"]["data"]["rows"] == 7043
-    for name in ("audit.json", "report.md", "report.html"):
+    names = {"audit.json", "audit.md", "audit.html", "audit.junit.xml"}
+    assert set(manifest["reports"]) == names
+    for name in names:
         assert manifest["reports"][name] == _sha(bundle / name)
-    assert set(manifest["reports"]) == {"audit.json", "report.md", "report.html"}
     assert manifest["seeds"] == {"audit": 7}
     assert manifest["versions"]["cxaudit"] == version("cxaudit")
     assert manifest["versions"]["pandas"] == version("pandas")

@@ -35,8 +35,8 @@ def test_every_byte_flip_in_every_file_is_detected(approved_bundle: Path, tmp_pa
     bundle = approved_bundle
     files = _bundle_files(bundle)
     names = {p.name for p in files}
-    assert names == {"audit.json", "report.md", "report.html", "manifest.json", "manifest.sig",
-                     "audit-trail.jsonl", "approvals.jsonl"}
+    assert names == {"audit.json", "audit.md", "audit.html", "audit.junit.xml", "manifest.json",
+                     "manifest.sig", "audit-trail.jsonl", "approvals.jsonl"}
     flips = 0
     for file in files:
         relative = file.relative_to(bundle).as_posix()
@@ -54,11 +54,11 @@ def test_every_byte_flip_in_every_file_is_detected(approved_bundle: Path, tmp_pa
                 assert any(relative in p for p in report.problems), (relative, report.problems)
                 flips += 1
     assert flips == sum(2 * len(_positions(p.stat().st_size)) for p in files)
-    assert flips >= 7 * 6 * 2  # every file, at least six positions, two bits each
+    assert flips >= 8 * 6 * 2  # every file, at least six positions, two bits each
 
 
-@pytest.mark.parametrize("name", ["audit.json", "report.md", "manifest.json", "manifest.sig",
-                                  "audit-trail.jsonl"])
+@pytest.mark.parametrize("name", ["audit.json", "audit.md", "audit.junit.xml", "manifest.json",
+                                  "manifest.sig", "audit-trail.jsonl"])
 def test_cli_exits_1_and_names_the_changed_file(bundle: Path, name: str) -> None:
     path = bundle / name
     data = bytearray(path.read_bytes())
@@ -70,10 +70,10 @@ def test_cli_exits_1_and_names_the_changed_file(bundle: Path, name: str) -> None
 
 
 def test_removed_and_added_files_are_detected(bundle: Path) -> None:
-    (bundle / "report.html").unlink()
+    (bundle / "audit.html").unlink()
     (bundle / "extra.html").write_text("<p>all good</p>")
     report = verify_bundle(bundle)
-    assert "report.html: listed in the manifest but missing" in report.problems
+    assert "audit.html: listed in the manifest but missing" in report.problems
     assert any(p.startswith("extra.html: not in the manifest") for p in report.problems)
 
 
@@ -92,7 +92,7 @@ def test_resigning_an_edited_bundle_passes_alone_but_fails_against_the_published
     inputs, result = audited
     forged_key = tmp_path / "forger.pem"
     write_keypair(forged_key)
-    (bundle / "report.md").write_text("# Everything passed\n")
+    (bundle / "audit.md").write_text("# Everything passed\n")
     write_evidence(bundle, result, inputs=inputs, sign_key=forged_key, trail=False)
     runner = CliRunner()
     alone = runner.invoke(verify, [str(bundle)])

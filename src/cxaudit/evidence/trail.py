@@ -263,7 +263,8 @@ def summarize(entry: dict[str, Any]) -> str:
         return (f"approval as {data.get('role', '?')} by {data.get('approver', '?')} of reports "
                 f"{str(data.get('report_digest', ''))[:12]}")
     if kind == "waiver":
-        group = data.get("group")
-        scope = data.get("check", "?") + (f" {group}" if group else "")
+        group = data.get("group") or {}
+        scope = str(data.get("check", "?")) + (
+            " [" + ", ".join(f"{k}={v}" for k, v in sorted(group.items())) + "]" if group else "")
         return f"waiver of {scope}: {data.get('status', '?')} (expires {data.get('expires', '?')})"
     return str(kind)
