@@ -11,6 +11,13 @@ from evidence_helpers import POLICY, WAIVER, write_reports
 from cxaudit.resources import demo_dataset
 
 
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch) -> None:
+    """A trail or passphrase configured in the caller's shell must not leak into tests."""
+    monkeypatch.delenv("CXAUDIT_TRAIL", raising=False)
+    monkeypatch.delenv("CXAUDIT_SIGN_KEY_PASSPHRASE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def telco_csv() -> Path:
     """The shipped telco churn table."""

@@ -144,3 +144,55 @@ def test_a_trail_inside_the_folder_under_another_name_is_refused(tmp_path: Path,
     write_reports(out, audited[1])
     with pytest.raises(InputError, match="inside the report folder"):
         write_evidence(out, audited[1], trail=out / "my-log.jsonl")
+
+
+def test_seeds_a_check_reports_are_recorded(tmp_path: Path, audited) -> None:
+    inputs, result = audited
+    checks = tuple(c.model_copy(update={"details": {**c.details, "seed": 1234}})
+                   if c.id == "offer-rate-parity" else c for c in result.checks)
+    seeded = result.model_copy(update={"checks": checks})
+    out = tmp_path / "out"
+    write_reports(out, seeded)
+    write_evidence(out, seeded, trail=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == {"audit": 7, "checks": {"offer-rate-parity": 1234}}
+
+
+def test_an_external_trail_is_anchored_in_the_manifest(tmp_path: Path, audited) -> None:
+    inputs, result = audited
+    trail = tmp_path / "trails" / "cx.jsonl"
+    outs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        write_reports(out, result)
+        write_evidence(out, result, inputs=inputs, trail=trail)
+        outs.append(out)
+    manifest = json.loads((outs[1] / "manifest.json").read_text())
+    assert manifest["trail"]["file"] is None  # not in the folder: no path recorded
+    assert manifest["trail"]["head"]["seq"] == 1
+    assert verify_bundle(outs[1], trail=trail).ok
+    lines = trail.read_bytes().splitlines(keepends=True)
+    trail.write_bytes(lines[0])  # cut the second audit's entry off
+    assert verify_bundle(outs[0], trail=trail).ok
+    problems = verify_bundle(outs[1], trail=trail).problems
+    assert problems == ["cx.jsonl: has no audit entry for this manifest (it was removed, or the "
+                        "manifest was replaced)"]
+
+
+def test_a_damaged_trail_stops_before_any_evidence_is_written(tmp_path: Path, audited) -> None:
+    inputs, result = audited
+    trail = tmp_path / "cx.jsonl"
+    trail.write_text('{"seq": 1}\n')
+    out = tmp_path / "out"
+    write_reports(out, result)
+    with pytest.raises(EvidenceError, match="audit trail cx.jsonl is damaged"):
+        write_evidence(out, result, inputs=inputs, trail=trail)
+    assert not (out / "manifest.json").exists()
+
+
+def test_hidden_files_count_but_interrupted_writes_do_not(bundle: Path) -> None:
+    (bundle / ".audit.json.x1y2.tmp").write_text("half a report")
+    assert verify_bundle(bundle).ok
+    (bundle / ".sneaky.html").write_text("<p>pass</p>")
+    assert verify_bundle(bundle).problems == [".sneaky.html: not in the manifest (added after the "
+                                              "audit)"]

@@ -170,3 +170,29 @@ def test_policy_waiver_errors_are_located_in_the_policy(policy_file) -> None:
         load_policy(path)
     line = path.read_text().splitlines().index("    expires: someday") + 1
     assert f"{path}:{line}:5: waivers[0].expires:" in caught.value.format()
+
+
+def test_waived_and_ignored_waivers_show_in_every_report_format(tmp_path: Path, audited) -> None:
+    from cxaudit.render import FORMATS, write_reports
+    from cxaudit.result import AuditResult
+
+    checks, report = apply_waivers(audited[1].checks, [
+        _waiver(), _waiver(id="old-exception", group=None, expires="2026-01-31")], TODAY)
+    verdict, reason = verdict_with_waivers(checks, report)
+    result = audited[1].model_copy(update={"checks": checks, "waivers": report,
+                                           "verdict": verdict, "verdict_reason": reason})
+    result = AuditResult.from_json(result.to_json())
+    written = write_reports(result, tmp_path, list(FORMATS))
+    assert set(written) == set(FORMATS)
+    for path in written.values():
+        text = path.read_text(encoding="utf-8")
+        assert "WAIVED until 2026-12-31" in text, path.name  # the finding stays, marked
+        assert "SeniorCitizen=0 (0.57)" in text, path.name
+        if path.suffix != ".xml":  # JUnit carries per-check messages only
+            assert "old-exception (expired)" in text, path.name
+
+
+def test_a_waiver_never_removes_a_check(audited) -> None:
+    checks, _ = apply_waivers(audited[1].checks, [_waiver(group=None)], TODAY)
+    assert [c.id for c in checks] == [c.id for c in audited[1].checks]
+    assert [c.status for c in checks] == [c.status for c in audited[1].checks]

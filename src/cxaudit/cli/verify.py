@@ -18,10 +18,13 @@ from cxaudit.errors import EXIT_BLOCKED, EXIT_INPUT, CxauditError
                    "which proves integrity, not origin.")
 @click.option("--require-signature", is_flag=True,
               help="Fail when the bundle is not signed.")
+@click.option("--trail", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An audit trail kept outside DIR: check its chain and that it logged this "
+                   "audit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify(ctx: click.Context, directory: Path, public_key: Path | None,
-           require_signature: bool, as_json: bool) -> None:
+           require_signature: bool, trail: Path | None, as_json: bool) -> None:
     """Check a report folder: the manifest's signature, every report's SHA-256,
     and the approvals and audit trail chains.
 
@@ -38,7 +41,8 @@ def verify(ctx: click.Context, directory: Path, public_key: Path | None,
             raise CxauditError(f"report folder not found: {directory}",
                                hint="pass the --out folder of `cxaudit audit`")
         key = load_public_key(public_key) if public_key else None
-        report = verify_bundle(directory, public_key=key, require_signature=require_signature)
+        report = verify_bundle(directory, public_key=key, require_signature=require_signature,
+                               trail=trail)
     except CxauditError as exc:
         click.echo(f"error: {exc.format()}", err=True)
         ctx.exit(EXIT_INPUT)

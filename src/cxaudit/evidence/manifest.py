@@ -55,15 +55,16 @@ def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
 
 
 def _is_temporary(name: str) -> bool:
-    # Atomic writers leave ".name.tmp"-style files only when interrupted.
-    return name.startswith(".") or name.endswith((".tmp", ".partial"))
+    # Atomic writers (cxaudit's and ours) use ".<name>.<random>.tmp" and leave one
+    # behind only when interrupted; any other file, hidden or not, is part of the bundle.
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def report_files(report_dir: str | Path) -> dict[str, str]:
     """SHA-256 of every report file under ``report_dir`` (POSIX relative paths, sorted).
 
-    Evidence files (manifest, signature, approvals, trail) and hidden or
-    temporary files are left out.
+    Evidence files (manifest, signature, approvals, trail) and the temporary
+    files of interrupted atomic writes (``.*.tmp``) are left out.
     """
     root = Path(report_dir)
     found: dict[str, str] = {}
@@ -258,7 +259,7 @@ def write_evidence(report_dir: str | Path, result: Any, *, inputs: Any = None,
                              "under another name, so it would count as a report",
                              hint=f"name it {TRAIL_FILE}, or keep it outside the report folder")
         trail_block = {"file": trail_path.name if inside else None,
-                       "head": trail_module.head(trail_path)}
+                       "head": trail_module.head(trail_path, strict=True)}
     manifest = build_manifest(root, result, inputs=inputs, public_key=public, trail=trail_block)
     data = manifest_bytes(manifest)
     signature_path = root / SIGNATURE_FILE

@@ -151,16 +151,22 @@ def append(path: str | Path, kind: str, data: dict[str, Any], *,
     return entry
 
 
-def head(path: str | Path) -> dict[str, Any] | None:
-    """``{"seq", "hash"}`` of the newest entry, or None for an absent or empty trail."""
+def head(path: str | Path, *, strict: bool = False) -> dict[str, Any] | None:
+    """``{"seq", "hash"}`` of the newest entry, or None for an absent or empty trail.
+
+    With ``strict``, a damaged last entry raises :class:`EvidenceError` (so an
+    audit stops before writing evidence it could not log).
+    """
     path = Path(path)
     if not path.is_file():
         return None
     with open(path, "rb") as handle:
         last = _last_line(handle)
-    if not last:
-        return None
-    entry = _parse_entry(last)
+    entry = _parse_entry(last) if last else None
+    if entry is None and last is not None and strict:
+        raise EvidenceError(f"the last entry of the audit trail {path.name} is damaged",
+                            hint=f"run `cxaudit log verify {path}` and restore the trail from a "
+                                 "backup, or log to another trail with --trail")
     return None if entry is None else {"seq": entry["seq"], "hash": entry["hash"]}
 
 

@@ -149,38 +149,49 @@ def _check_reports(root: Path, manifest: dict[str, Any], report: BundleReport) -
         report.problems.append(f"{MANIFEST_FILE}: report_digest does not match its report list")
 
 
+def _check_trail(trail_path: Path, manifest: dict[str, Any] | None, manifest_data: bytes,
+                 report: BundleReport, *, anchored: bool) -> None:
+    chain = verify_trail(trail_path)
+    report.problems.extend(chain.problems)
+    if chain.ok:
+        report.ok_files.append(trail_path.name)
+    if manifest is None or not anchored:
+        return
+    name = trail_path.name
+    anchor = (manifest.get("trail") or {}).get("head")
+    if anchor and not any(e["hash"] == anchor.get("hash") and e["seq"] == anchor.get("seq")
+                          for e in chain.entries):
+        report.problems.append(f"{name}: entry {anchor.get('seq')}, the head when this audit was "
+                               "logged, is gone (entries were removed, or it is another trail)")
+    manifest_sha = hashlib.sha256(manifest_data).hexdigest()
+    if not any(e.get("kind") == "audit" and (e.get("data") or {}).get("manifest_sha256")
+               == manifest_sha for e in chain.entries):
+        report.problems.append(f"{name}: has no audit entry for this manifest (it was removed, "
+                               "or the manifest was replaced)")
+
+
 def _check_chains(root: Path, manifest: dict[str, Any] | None, manifest_data: bytes,
-                  report: BundleReport) -> None:
+                  report: BundleReport, trail: Path | None) -> None:
     approvals = root / APPROVALS_FILE
     if approvals.is_file():
         chain = verify_trail(approvals)
         report.problems.extend(chain.problems)
         if chain.ok:
             report.ok_files.append(APPROVALS_FILE)
-    trail_path = root / TRAIL_FILE
-    if not trail_path.is_file():
-        return
-    chain = verify_trail(trail_path)
-    report.problems.extend(chain.problems)
-    if chain.ok:
-        report.ok_files.append(TRAIL_FILE)
-    recorded = (manifest or {}).get("trail") or {}
-    if manifest is None or recorded.get("file") != TRAIL_FILE:
-        return
-    anchor = recorded.get("head")
-    if anchor and not any(e["hash"] == anchor.get("hash") and e["seq"] == anchor.get("seq")
-                          for e in chain.entries):
-        report.problems.append(f"{TRAIL_FILE}: entry {anchor.get('seq')}, the head when this "
-                               "audit was logged, is gone (entries were removed)")
-    manifest_sha = hashlib.sha256(manifest_data).hexdigest()
-    if not any(e.get("kind") == "audit" and (e.get("data") or {}).get("manifest_sha256")
-               == manifest_sha for e in chain.entries):
-        report.problems.append(f"{TRAIL_FILE}: has no audit entry for this manifest (it was "
-                               "removed, or the manifest was replaced)")
+    local = root / TRAIL_FILE
+    if local.is_file() and (trail is None or local.resolve() != trail.resolve()):
+        recorded = ((manifest or {}).get("trail") or {}).get("file")
+        _check_trail(local, manifest, manifest_data, report, anchored=recorded == TRAIL_FILE)
+    if trail is not None:
+        if not trail.is_file():
+            report.problems.append(f"{trail.name}: the audit trail to check against is missing")
+            return
+        _check_trail(trail, manifest, manifest_data, report, anchored=True)
 
 
 def verify_bundle(report_dir: str | Path, *, public_key: Any = None,
-                  require_signature: bool = False) -> BundleReport:
+                  require_signature: bool = False, trail: str | Path | None = None
+                  ) -> BundleReport:
     """Check a report folder against its manifest.
 
     Parameters
@@ -191,6 +202,9 @@ def verify_bundle(report_dir: str | Path, *, public_key: Any = None,
         An Ed25519 public key the bundle must be signed with (proves origin).
     require_signature
         Treat an unsigned bundle as a failure.
+    trail
+        An audit trail kept outside the folder: its chain is checked, and it
+        must hold this audit's entry and the head recorded in the manifest.
 
     Returns
     -------
@@ -204,6 +218,6 @@ def verify_bundle(report_dir: str | Path, *, public_key: Any = None,
     _check_signature(root, manifest, data, report, public_key, require_signature)
     if manifest is not None:
         _check_reports(root, manifest, report)
-    _check_chains(root, manifest, data, report)
+    _check_chains(root, manifest, data, report, Path(trail) if trail else None)
     return report
 
