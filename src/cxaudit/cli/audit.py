@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-FORMAT_CHOICES = ("json", "html", "md", "junit")
+FORMAT_CHOICES = ("json", "html", "md", "junit", "pdf", "model-card")
 
 
 def parse_formats(value: str) -> list[str]:
@@ -33,7 +33,7 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--out", "out_dir", default="cxaudit-report", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the reports.")
 @click.option("--format", "formats", default="json,html,md,junit", show_default=True,
-              help="Comma-separated report formats: json, html, md, junit.")
+              help="Comma-separated report formats: json, html, md, junit, pdf, model-card.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--trust-model", is_flag=True,
               help="Allow loading pickle/joblib models (they run code when loaded).")

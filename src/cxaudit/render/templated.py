@@ -79,8 +79,9 @@ def _charts(check: CheckResult) -> dict[str, Any]:
     for name, metrics in by_name.items():
         if len(metrics) < 2 or len(metrics) > MAX_BARS:
             continue
-        if not any(m.value is not None for m in metrics):
-            continue
+        distinct = {m.value for m in metrics if m.value is not None}
+        if len(distinct) < 2 and not any(m.ci for m in metrics):
+            continue  # nothing varies across groups: the table says it all
         threshold = next((m.threshold for m in metrics if m.threshold), None) or {}
         line = threshold.get("min", threshold.get("max"))
         bars = [Bar(label=fmt_group(m.group), value=m.value,
@@ -143,8 +144,9 @@ def view_model(result: AuditResult, *, chart: bool = False) -> dict[str, Any]:
     }
 
 
-def render_template(result: AuditResult, fmt: str, *, templates: Path | None = None) -> str:
-    """Render the Markdown or HTML report."""
+def render_template(result: AuditResult, fmt: str, *, templates: Path | None = None,
+                    print_version: bool = False) -> str:
+    """Render the Markdown or HTML report (``print_version``: every table expanded)."""
     import jinja2
 
     from cxaudit.resources import data_dir
@@ -160,5 +162,6 @@ def render_template(result: AuditResult, fmt: str, *, templates: Path | None = N
     )
     env.filters["md"] = md_cell
     env.filters["num"] = fmt_number
-    model = view_model(result, chart=fmt in ("html", "pdf"))
+    model = view_model(result, chart=fmt == "html")
+    model["print_version"] = print_version
     return env.get_template(TEMPLATE_FILES[fmt]).render(**model)
