@@ -173,7 +173,9 @@ def test_policy_waiver_errors_are_located_in_the_policy(policy_file) -> None:
 
 
 def test_waived_and_ignored_waivers_show_in_every_report_format(tmp_path: Path, audited) -> None:
-    from cxaudit.render import FORMATS, write_reports
+    from evidence_helpers import REPORT_FORMATS
+
+    from cxaudit.render import write_reports
     from cxaudit.result import AuditResult
 
     checks, report = apply_waivers(audited[1].checks, [
@@ -182,8 +184,8 @@ def test_waived_and_ignored_waivers_show_in_every_report_format(tmp_path: Path, 
     result = audited[1].model_copy(update={"checks": checks, "waivers": report,
                                            "verdict": verdict, "verdict_reason": reason})
     result = AuditResult.from_json(result.to_json())
-    written = write_reports(result, tmp_path, list(FORMATS))
-    assert set(written) == set(FORMATS)
+    written = write_reports(result, tmp_path, REPORT_FORMATS)
+    assert set(written) == set(REPORT_FORMATS)
     for path in written.values():
         text = path.read_text(encoding="utf-8")
         assert "WAIVED until 2026-12-31" in text, path.name  # the finding stays, marked
