@@ -89,3 +89,16 @@ def test_verify_and_log_do_not_import_the_data_stack(bundle: Path) -> None:
                           text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
+
+
+def test_machine_readable_output(bundle: Path) -> None:
+    runner = CliRunner()
+    checked = runner.invoke(cli, ["verify", str(bundle), "--json"])
+    assert checked.exit_code == 0
+    document = json.loads(checked.output)
+    assert document["ok"] and document["signed"] and not document["origin_checked"]
+    assert "audit.json" in document["verified_files"]
+    shown = runner.invoke(cli, ["log", "show", str(bundle), "--json"])
+    entries = [json.loads(line) for line in shown.output.splitlines()]
+    assert [e["kind"] for e in entries] == ["audit"]
+    assert entries[0]["data"]["key_id"] == document["key_id"]
