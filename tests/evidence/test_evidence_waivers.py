@@ -98,6 +98,19 @@ def test_a_group_waiver_does_not_cover_other_failing_groups(audited) -> None:
     assert "gender=Female" in report[0]["message"]
 
 
+def test_group_waivers_together_cover_several_groups(audited) -> None:
+    from cxaudit.result import Metric
+
+    check = {c.id: c for c in audited[1].checks}["offer-rate-parity"]
+    extra = Metric(name="selection_rate_ratio", group={"gender": "Female"}, value=0.5,
+                   status=Status.FAIL)
+    widened = check.model_copy(update={"metrics": (*check.metrics, extra)})
+    checks, report = apply_waivers([widened], [_waiver(), _waiver(group={"gender": "Female"})],
+                                   TODAY)
+    assert [n["status"] for n in report] == ["applied", "applied"]
+    assert checks[0].waiver["groups"] == [{"SeniorCitizen": "0"}, {"gender": "Female"}]
+
+
 def test_a_whole_check_waiver_covers_every_group(audited) -> None:
     checks, report = apply_waivers(audited[1].checks, [_waiver(group=None)], TODAY)
     assert {c.id: c for c in checks}["offer-rate-parity"].waiver["groups"] is None

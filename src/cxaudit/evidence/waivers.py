@@ -75,33 +75,32 @@ def _waive(result: CheckResult, used: list[Waiver], groups: list[dict[str, str]]
     return result.model_copy(update={"waiver": block, "summary": summary})
 
 
-def _apply_to_result(result: CheckResult, candidates: list[Waiver], notes: dict[int, dict],
-                     index: dict[int, Waiver]) -> CheckResult:
-    ids = {id(w): k for k, w in index.items()}
+def _apply_to_result(result: CheckResult, candidates: list[tuple[int, Waiver]],
+                     notes: dict[int, dict[str, Any]]) -> CheckResult:
+    """Waive ``result`` if the admissible ``(index, waiver)`` candidates cover it; note each."""
     if result.status is Status.PASS:
-        for w in candidates:
-            notes[ids[id(w)]] = _note(w, NOT_NEEDED, "the check passes, so the waiver is not "
-                                      "needed")
+        for k, w in candidates:
+            notes[k] = _note(w, NOT_NEEDED, "the check passes, so the waiver is not needed")
         return result
     if result.status not in _WAIVABLE:
-        for w in candidates:
-            notes[ids[id(w)]] = _note(w, ERRORED, "the check could not run; a waiver accepts a "
-                                      "measured risk, not a missing measurement, so it is ignored")
+        for k, w in candidates:
+            notes[k] = _note(w, ERRORED, "the check could not run; a waiver accepts a measured "
+                             "risk, not a missing measurement, so it is ignored")
         return result
-    whole = [w for w in candidates if not w.group]
+    whole = [w for _, w in candidates if not w.group]
     if whole:
-        for w in candidates:
-            notes[ids[id(w)]] = (_note(w, APPLIED, "the finding is waived") if not w.group else
-                                 _note(w, NOT_NEEDED, "a waiver of the whole check applies"))
+        for k, w in candidates:
+            notes[k] = (_note(w, APPLIED, "the finding is waived") if not w.group else
+                        _note(w, NOT_NEEDED, "a waiver of the whole check applies"))
         return _waive(result, whole, None)
     findings = [m for m in result.metrics if m.status in _OPEN]
-    uncovered, used = [], []
+    uncovered, used = [], set()
     for metric in findings:
-        covering = [w for w in candidates
-                    if metric.group and all(metric.group.get(k) == v for k, v in w.group.items())]
+        covering = {k for k, w in candidates if metric.group
+                    and all(metric.group.get(a) == v for a, v in w.group.items())}
         if not covering or metric.status is Status.ERROR:
             uncovered.append(metric)
-        used.extend(w for w in covering if w not in used)
+        used |= covering
     if not findings:
         message = ("the check reports no per-group findings, so a group waiver cannot cover it; "
                    "it is ignored")
@@ -111,16 +110,17 @@ def _apply_to_result(result: CheckResult, candidates: list[Waiver], notes: dict[
                    "the check still counts")
     else:
         message = ""
-    for w in candidates:
-        if findings and w not in used:
-            notes[ids[id(w)]] = _note(w, NOT_NEEDED, "this group has no finding")
+    for k, w in candidates:
+        if findings and k not in used:
+            notes[k] = _note(w, NOT_NEEDED, "this group has no finding")
         elif message:
-            notes[ids[id(w)]] = _note(w, NOT_COVERED, message)
+            notes[k] = _note(w, NOT_COVERED, message)
         else:
-            notes[ids[id(w)]] = _note(w, APPLIED, "the group's findings are waived")
+            notes[k] = _note(w, APPLIED, "the group's findings are waived")
     if message:
         return result
-    return _waive(result, used, [w.group for w in used])
+    applied = [w for k, w in candidates if k in used]
+    return _waive(result, applied, [w.group for w in applied])
 
 
 def apply_waivers(results: Sequence[CheckResult], waivers: Iterable[Waiver], today: dt.date, *,
@@ -150,16 +150,15 @@ def apply_waivers(results: Sequence[CheckResult], waivers: Iterable[Waiver], tod
     waivers = list(waivers)
     approvers = list(approvers) if approvers is not None else None
     check_ids = [r.id for r in results]
-    index = dict(enumerate(waivers))
     notes: dict[int, dict[str, Any]] = {}
-    by_check: dict[str, list[Waiver]] = {}
-    for k, waiver in index.items():
+    by_check: dict[str, list[tuple[int, Waiver]]] = {}
+    for k, waiver in enumerate(waivers):
         refusal = _admissible(waiver, check_ids, today, approvers)
         if refusal is not None:
             notes[k] = _note(waiver, *refusal)
         else:
-            by_check.setdefault(waiver.check, []).append(waiver)
-    out = tuple(_apply_to_result(r, by_check[r.id], notes, index) if r.id in by_check else r
+            by_check.setdefault(waiver.check, []).append((k, waiver))
+    out = tuple(_apply_to_result(r, by_check[r.id], notes) if r.id in by_check else r
                 for r in results)
     return out, [notes[k] for k in sorted(notes)]
 
