@@ -18,16 +18,23 @@ from cxaudit.evidence.trail import verify_trail
 ROLES = "approvals:\n  required_roles: [product_owner, compliance]\n"
 
 
-@pytest.fixture
-def role_bundle(tmp_path: Path, telco_csv: Path):
-    """A waived (verdict warn), unsigned bundle whose policy requires two roles."""
-    from cxaudit.evidence.manifest import write_evidence
+@pytest.fixture(scope="session")
+def role_audit(tmp_path_factory, telco_csv: Path):
+    """One waived (verdict warn) audit whose policy requires two roles."""
     from cxaudit.runner import AuditInputs, audit
 
-    policy = tmp_path / "policy.yaml"
+    policy = tmp_path_factory.mktemp("roles") / "policy.yaml"
     policy.write_text(POLICY + WAIVER + ROLES, encoding="utf-8")
     inputs = AuditInputs(policy=str(policy), data=str(telco_csv))
-    result = audit(inputs)
+    return inputs, audit(inputs)
+
+
+@pytest.fixture
+def role_bundle(tmp_path: Path, role_audit):
+    """A fresh unsigned bundle of that audit."""
+    from cxaudit.evidence.manifest import write_evidence
+
+    inputs, result = role_audit
     out = tmp_path / "out"
     write_reports(out, result)
     write_evidence(out, result, inputs=inputs)
