@@ -62,15 +62,28 @@ def test_one_person_cannot_fill_two_roles(role_bundle: Path) -> None:
     assert not approved and len(missing) == 1
 
 
-def test_a_changed_report_needs_a_new_sign_off(role_bundle: Path) -> None:
+def test_a_changed_report_needs_a_new_sign_off(role_bundle: Path, role_audit) -> None:
+    from cxaudit.evidence.manifest import write_evidence
+
     _approve(role_bundle, "po@example.com", "product_owner")
     _approve(role_bundle, "officer@example.com", "compliance")
-    report = role_bundle / "audit.md"
-    report.write_text(report.read_text() + "\nEdited after sign-off.\n")
+    assert approval_status(role_bundle)[0]
+    # A new audit into the same folder (its reports differ): the old sign-offs are stale.
+    inputs, result = role_audit
+    rerun = result.model_copy(update={"run": {**result.run, "duration_s": 99.0}})
+    write_reports(role_bundle, rerun)
+    write_evidence(role_bundle, rerun, inputs=inputs)
     approved, missing, approvals = approval_status(role_bundle)
     assert not approved and missing == ["product_owner", "compliance"]
     assert [a.current for a in approvals] == [False, False]
-    # and the edited bundle cannot be approved again: it no longer matches its manifest
+
+
+def test_an_edited_report_counts_no_approval_and_cannot_be_approved(role_bundle: Path) -> None:
+    _approve(role_bundle, "po@example.com", "product_owner")
+    report = role_bundle / "audit.md"
+    report.write_text(report.read_text() + "\nEdited after sign-off.\n")
+    with pytest.raises(EvidenceError, match="audit.md: SHA-256 differs"):
+        approval_status(role_bundle)
     with pytest.raises(EvidenceError, match="do not match their evidence"):
         _approve(role_bundle, "po@example.com", "product_owner")
 
@@ -81,7 +94,7 @@ def test_a_tampered_approvals_log_counts_for_nothing(role_bundle: Path) -> None:
     path = role_bundle / "approvals.jsonl"
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(lines[1] + lines[0])  # reorder
-    with pytest.raises(EvidenceError, match="tampered"):
+    with pytest.raises(EvidenceError, match="approvals.jsonl:2: entry 1 comes after entry 2"):
         approval_status(role_bundle)
 
 

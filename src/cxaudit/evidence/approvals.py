@@ -200,12 +200,22 @@ def approval_status(report_dir: str | Path) -> tuple[bool, list[str], list[Appro
     Raises
     ------
     EvidenceError
-        The approvals log was tampered with (the gate must not pass).
+        The reports no longer match their manifest, or the approvals log was
+        tampered with (the gate must not pass; exit code 1).
     InputError
         ``report_dir`` is not a report folder.
     """
-    roles = required_roles(report_dir)
-    approvals = list_approvals(report_dir)
+    from cxaudit.evidence.verify import verify_bundle
+
+    root = Path(report_dir)
+    roles = required_roles(root)
+    if (root / MANIFEST_FILE).is_file():
+        checked = verify_bundle(root)
+        if not checked.ok:
+            raise EvidenceError("the reports do not match their evidence, so no approval "
+                                "counts: " + "; ".join(checked.problems[:3]),
+                                hint=f"run `cxaudit verify {root}` for the full list")
+    approvals = list_approvals(root)
     current = [a for a in approvals if a.current]
     if not roles:
         return (bool(current), [] if current else ["any"], approvals)
