@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -62,17 +64,24 @@ def test_one_person_cannot_fill_two_roles(role_bundle: Path) -> None:
     assert not approved and len(missing) == 1
 
 
-def test_a_changed_report_needs_a_new_sign_off(role_bundle: Path, role_audit) -> None:
+def test_a_changed_audit_needs_a_new_sign_off_but_a_rerun_does_not(role_bundle: Path,
+                                                                     role_audit) -> None:
     from cxaudit.evidence.manifest import write_evidence
+    from cxaudit.runner import audit
 
     _approve(role_bundle, "po@example.com", "product_owner")
     _approve(role_bundle, "officer@example.com", "compliance")
     assert approval_status(role_bundle)[0]
-    # A new audit into the same folder (its reports differ): the old sign-offs are stale.
-    inputs, result = role_audit
-    rerun = result.model_copy(update={"run": {**result.run, "duration_s": 99.0}})
+    inputs, _ = role_audit
+    # The same audit run again into the folder: only its run block differs, still approved.
+    rerun = audit(inputs)
     write_reports(role_bundle, rerun)
     write_evidence(role_bundle, rerun, inputs=inputs)
+    assert approval_status(role_bundle)[:2] == (True, [])
+    # A different audit (another seed): the old sign-offs no longer count.
+    changed = audit(dataclasses.replace(inputs, seed=99))
+    write_reports(role_bundle, changed)
+    write_evidence(role_bundle, changed, inputs=inputs)
     approved, missing, approvals = approval_status(role_bundle)
     assert not approved and missing == ["product_owner", "compliance"]
     assert [a.current for a in approvals] == [False, False]
@@ -105,8 +114,10 @@ def test_approvals_are_logged_in_the_audit_trail(role_bundle: Path) -> None:
     kinds = [e["kind"] for e in trail.entries]
     assert kinds == ["audit", "waiver", "approval"]
     assert trail.entries[1]["data"]["status"] == "applied"
-    digest = json.loads((role_bundle / "manifest.json").read_text())["report_digest"]
-    assert trail.entries[2]["data"]["report_digest"] == digest
+    manifest = json.loads((role_bundle / "manifest.json").read_text())
+    assert trail.entries[2]["data"]["audit_digest"] == manifest["audit_digest"]
+    assert trail.entries[0]["data"]["audit_digest"] == manifest["audit_digest"]
+    assert trail.entries[2]["data"]["report_digest"] == manifest["report_digest"]
 
 
 def test_a_failing_verdict_cannot_be_signed_off(bundle: Path) -> None:
@@ -143,3 +154,43 @@ def test_cli_approve(role_bundle: Path) -> None:
                                   "--role", "compliance", "--comment", "x"])
     assert bad.exit_code == 2
     assert "jane.doe" not in bad.output
+
+
+def test_the_audit_digest_is_audit_json_without_run(role_bundle: Path, role_audit) -> None:
+    from cxaudit.evidence.manifest import audit_digest
+
+    document = json.loads((role_bundle / "audit.json").read_text())
+    del document["run"]
+    expected = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"))
+                              .encode()).hexdigest()
+    assert audit_digest(role_audit[1]) == expected
+    assert audit_digest(role_bundle / "audit.json") == expected
+
+
+def test_the_gate_finds_approvals_for_the_audit_it_just_ran(tmp_path: Path, role_bundle: Path,
+                                                            role_audit, monkeypatch) -> None:
+    from cxaudit.evidence.approvals import approval_for_gate
+    from cxaudit.runner import audit
+
+    inputs, _ = role_audit
+    trail = tmp_path / "shared-trail.jsonl"
+    monkeypatch.setenv("CXAUDIT_TRAIL", str(trail))
+    record_approval(role_bundle, approver="po@example.com", role="product_owner",
+                    comment="Accepted.")
+    gate_dir = tmp_path / "gate"  # the gate audits again and writes elsewhere
+    fresh = audit(inputs)
+    write_reports(gate_dir, fresh)
+    waiting = approval_for_gate(report_dir=gate_dir, result=fresh, subject="models:/churn/3")
+    assert not waiting.approved and waiting.missing_roles == ("compliance",)
+    assert "approval of models:/churn/3: missing compliance" in waiting.message
+    record_approval(role_bundle, approver="cco@example.com", role="compliance",
+                    comment="Accepted.")
+    answer = approval_for_gate(report_dir=gate_dir, result=fresh, subject="models:/churn/3")
+    assert answer.approved, answer.message
+    assert "@example.com" not in answer.message
+    other = audit(dataclasses.replace(inputs, seed=3))  # not the approved audit
+    assert not approval_for_gate(report_dir=gate_dir, result=other).approved
+    lines = trail.read_bytes().splitlines(keepends=True)
+    trail.write_bytes(b"".join(reversed(lines)))
+    broken = approval_for_gate(report_dir=gate_dir, result=fresh)
+    assert not broken.approved and "cannot be checked" in broken.message

@@ -23,9 +23,9 @@ def approve(ctx: click.Context, directory: Path, approver: str, role: str, comme
             trail: Path | None, no_trail: bool) -> None:
     """Sign off the reports in DIR as ROLE.
 
-    The bundle is verified first; the approval is bound to the digest of every
-    report file, so a changed report needs a new sign-off. A failing verdict
-    cannot be approved (waive the finding instead).
+    The bundle is verified first; the approval is bound to the audit's content
+    (audit.json without its run block), so any change to the audit needs a new
+    sign-off. A failing verdict cannot be approved (waive the finding instead).
     """
     from cxaudit.evidence.approvals import approval_status, record_approval
 
@@ -38,8 +38,8 @@ def approve(ctx: click.Context, directory: Path, approver: str, role: str, comme
         ctx.exit(exc.exit_code)
         return
     data = entry["data"]
-    click.echo(f"recorded approval {entry['seq']} as {role} for reports "
-               f"{data['report_digest'][:12]} (verdict {data['verdict']})")
+    click.echo(f"recorded approval {entry['seq']} as {role} for audit "
+               f"{data['audit_digest'][:12]} (verdict {data['verdict']})")
     if approved:
         click.echo("sign-off complete")
     else:

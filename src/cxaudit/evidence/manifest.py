@@ -90,6 +90,29 @@ def report_digest(report_dir: str | Path) -> str:
     return digest_of(report_files(report_dir))
 
 
+def audit_digest(source: Any) -> str:
+    """SHA-256 of an audit's content: ``audit.json`` without its ``run`` block.
+
+    The same inputs and seed give the same digest (the run block holds the only
+    timestamps), so a sign-off of an audit still counts when the same audit is
+    run and rendered again, and stops counting when anything in it changes.
+
+    Parameters
+    ----------
+    source
+        An :class:`~cxaudit.result.AuditResult`, the text of ``audit.json``, a
+        path to it, or its parsed mapping.
+    """
+    if hasattr(source, "to_json"):
+        source = source.to_json()
+    if isinstance(source, Path):
+        source = source.read_text(encoding="utf-8")
+    document = json.loads(source) if isinstance(source, str) else dict(source)
+    document.pop("run", None)
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
 def _input_paths(inputs: Any) -> dict[str, str]:
     if inputs is None:
         return {}
@@ -186,6 +209,7 @@ def build_manifest(report_dir: str | Path, result: Any, *, inputs: Any = None,
         "seeds": _seeds(result),
         "reports": reports,
         "report_digest": digest_of(reports),
+        "audit_digest": audit_digest(result),
         "approvals": {"required_roles": list(result.settings.get("approvals", {})
                                              .get("required_roles", []))},
         "signing": public_key,
@@ -275,7 +299,8 @@ def write_evidence(report_dir: str | Path, result: Any, *, inputs: Any = None,
         entry = trail_module.append(trail_path, "audit", {
             "system": manifest["system"], "verdict": manifest["verdict"],
             "policy_sha256": manifest["policy"]["sha256"],
-            "report_digest": manifest["report_digest"], "manifest_sha256": manifest_sha,
+            "report_digest": manifest["report_digest"], "audit_digest": manifest["audit_digest"],
+            "manifest_sha256": manifest_sha,
             "key_id": public["key_id"] if public else None,
         })
         for waiver in trail_entries(result):

@@ -262,12 +262,11 @@ def summarize(entry: dict[str, Any]) -> str:
     data = entry.get("data") or {}
     kind = entry.get("kind")
     if kind == "audit":
-        return (f"audit of {data.get('system', '?')}: verdict {data.get('verdict', '?')}, "
-                f"reports {str(data.get('report_digest', ''))[:12]}"
-                + (", signed" if data.get("key_id") else ""))
+        return (f"audit {str(data.get('audit_digest', ''))[:12]} of {data.get('system', '?')}: "
+                f"verdict {data.get('verdict', '?')}" + (", signed" if data.get("key_id") else ""))
     if kind == "approval":
-        return (f"approval as {data.get('role', '?')} by {data.get('approver', '?')} of reports "
-                f"{str(data.get('report_digest', ''))[:12]}")
+        return (f"approval as {data.get('role', '?')} by {data.get('approver', '?')} of audit "
+                f"{str(data.get('audit_digest', ''))[:12]}")
     if kind == "waiver":
         group = data.get("group") or {}
         scope = str(data.get("check", "?")) + (
