@@ -104,21 +104,21 @@ def test_append_refuses_to_extend_a_damaged_chain(tmp_path: Path) -> None:
 
 
 def _append_many(path: str, worker: int) -> None:
-    for k in range(15):
+    for k in range(20):
         append(path, "waiver", {"worker": worker, "k": k})
 
 
 def test_concurrent_writers_keep_one_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit-trail.jsonl"
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_append_many, args=(str(path), w)) for w in range(3)]
+    processes = [context.Process(target=_append_many, args=(str(path), w)) for w in range(2)]
     for process in processes:
         process.start()
     for process in processes:
         process.join(60)
     report = verify_trail(path)
     assert report.ok, report.problems
-    assert [e["seq"] for e in report.entries] == list(range(1, 46))
+    assert [e["seq"] for e in report.entries] == list(range(1, 41))
 
 
 def test_cli_log_verify_and_show(tmp_path: Path) -> None:
