@@ -23,6 +23,7 @@ from pydantic import (
 
 from cxaudit.checks.base import CheckParams
 from cxaudit.consent.vocabulary import LawfulBasis
+from cxaudit.evidence.schema import Approvals, Waiver
 
 FORMAT_VERSION = 1
 
@@ -233,6 +234,8 @@ class PolicyEnvelope(_Section):
     data: DataSpec = Field(default_factory=DataSpec)
     consent: ConsentSpec | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    approvals: Approvals | None = Field(default=None, description="Required sign-off roles.")
+    waivers: list[Waiver] = Field(default_factory=list, description="Accepted, expiring risks.")
 
 
 class Policy(BaseModel):
@@ -245,6 +248,8 @@ class Policy(BaseModel):
     consent: ConsentSpec | None
     checks: tuple[CheckParams, ...]
     extends: tuple[str, ...] = ()
+    approvals: Approvals | None = None
+    waivers: tuple[Waiver, ...] = ()
     source: str
     sha256: str = Field(description="SHA-256 of the policy file's bytes.")
     resolved_sha256: str = Field(description="SHA-256 of the policy after `extends` is applied.")
