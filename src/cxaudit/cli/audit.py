@@ -43,28 +43,46 @@ def parse_formats(value: str) -> list[str]:
               help="Computation engine (default: the policy's `engine:`, else local).")
 @click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder with custom report templates (copy of cxaudit's reports/).")
+@click.option("--waivers", "waivers", default=None, type=click.Path(dir_okay=False),
+              help="YAML file with more waivers (a `waivers:` list, as in the policy).")
+@click.option("--sign-key", default=None, type=click.Path(dir_okay=False),
+              help="Ed25519 private key (PEM PKCS#8) to sign manifest.json with.")
+@click.option("--trail", default=None, type=click.Path(dir_okay=False),
+              help="Audit trail to log to (default: $CXAUDIT_TRAIL or OUT/audit-trail.jsonl).")
+@click.option("--no-trail", is_flag=True, help="Do not log this audit in an audit trail.")
 @click.pass_context
 def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str | None,
-          templates: str | None) -> None:
+          templates: str | None, waivers: str | None, sign_key: str | None,
+          trail: str | None, no_trail: bool) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
     2 invalid input, 3 internal error (the gate fails closed).
     """
     from cxaudit.cli._output import exit_code, print_summary, progress_reporter
+    from cxaudit.evidence.manifest import write_evidence
+    from cxaudit.evidence.signing import load_private_key
     from cxaudit.render import write_reports
     from cxaudit.runner import AuditInputs
     from cxaudit.runner import audit as run_audit
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     chosen = parse_formats(format)
-    result = run_audit(AuditInputs(
+    if sign_key:
+        load_private_key(sign_key)  # a bad key is a usage error before the audit runs
+    inputs = AuditInputs(
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
-        engine=engine, seed=seed), progress=progress_reporter(quiet))
+        engine=engine, seed=seed, waivers=waivers)
+    result = run_audit(inputs, progress=progress_reporter(quiet))
     written = write_reports(result, out, chosen,
                             templates=Path(templates) if templates else None)
+    evidence = write_evidence(out, result, inputs=inputs, sign_key=sign_key,
+                              trail=False if no_trail else (trail or True))
+    written["manifest"] = evidence.manifest_path
+    if evidence.signature_path is not None:
+        written["sig"] = evidence.signature_path
     print_summary(result, written, quiet=quiet)
     ctx.exit(exit_code(result, strict=strict))

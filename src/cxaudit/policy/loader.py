@@ -311,6 +311,8 @@ def load_policy(path: str | Path) -> Policy:
         consent=envelope.consent,
         engine=envelope.engine,
         checks=tuple(validated),
+        approvals=envelope.approvals,
+        waivers=tuple(envelope.waivers),
         extends=tuple(top.data.get("extends") or ()) if isinstance(top.data.get("extends"), list)
         else (),
         source=str(path),
