@@ -170,6 +170,16 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     )
 
 
+def _pandas_view(engine: Any, frame: Any, policy: Any) -> Any:
+    """What the ledger validation reads from the data, as pandas on any engine."""
+    if engine.name == "local":
+        return frame
+    column = policy.data.timestamp
+    if column and column in engine.columns(frame):
+        return engine.to_pandas(frame, [column], limit=100_000)
+    return engine.to_pandas(frame, engine.columns(frame)[:1], limit=1)
+
+
 def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, consent: Any = None,
                  reference: Any = None, seed: int = 0, records: dict[str, InputRecord] | None = None,
                  started: datetime | None = None, clock: float | None = None,
@@ -184,7 +194,7 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         from cxaudit.loaders.consent import prepare_consent
 
         record = (records or {}).get("consent")
-        consent = prepare_consent(policy, frame, consent,
+        consent = prepare_consent(policy, _pandas_view(engine, frame, policy), consent,
                                   source=(record.path if record and record.path
                                           else "consent ledger"))
     ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,

@@ -8,6 +8,7 @@ produce the same AuditResult, metric by metric.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from parity_helpers import assert_same_audit, generated_customers, write_parquet
 from cxaudit.engines.local import LocalEngine
 from cxaudit.loaders.data import read_table
 from cxaudit.policy.loader import load_policy
-from cxaudit.runner import audit_loaded
+from cxaudit.runner import AuditInputs, audit, audit_loaded
 
 GENERATED_POLICY = """\
 cxaudit: 1
@@ -48,68 +49,35 @@ def _audit(policy, path: Path, engine, **inputs):
     return audit_loaded(policy, frame, engine=engine, **inputs)
 
 
-DEMO_POLICY = """\
-cxaudit: 1
-system: {name: telco-retention-offers, intervention: assistive}
-data:
-  id: customerID
-  label: Churn
-  positive: "Yes"
-  protected: [gender, SeniorCitizen, Partner]
-  intersections: [[gender, SeniorCitizen]]
-  features: [tenure, MonthlyCharges, Contract, InternetService, PaymentMethod]
-checks:
-  - id: inputs-present
-    type: data.required_columns
-    columns: [customerID, tenure, Contract, MonthlyCharges, TotalCharges]
-    allow_missing_values: false
-  - id: selection-rate-parity
-    type: bias.selection_rate
-    min_group_size: 50
-"""
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, telco_frame):
-    """The telco CSV and a real scikit-learn pipeline trained on it, saved with skops."""
-    import skops.io as sio
-    from sklearn.compose import ColumnTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+def demo(tmp_path_factory):
+    """The shipped demo: telco customers, a trained pipeline, a consent ledger, the demo policy."""
+    from cxaudit.demo import build_demo
 
-    from cxaudit.loaders.model import load_model
-
-    folder = tmp_path_factory.mktemp("demo")
-    data = folder / "customers.csv"
-    telco_frame.to_csv(data, index=False)
-    categorical = ["Contract", "InternetService", "PaymentMethod"]
-    model = make_pipeline(
-        ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore"), categorical),
-                           ("n", StandardScaler(), ["tenure", "MonthlyCharges"])]),
-        LogisticRegression(max_iter=500))
-    model.fit(telco_frame[[*categorical, "tenure", "MonthlyCharges"]], telco_frame["Churn"])
-    sio.dump(model, folder / "model.skops")
-    policy = folder / "policy.yaml"
-    policy.write_text(DEMO_POLICY, encoding="utf-8")
-    files = type("Files", (), {"policy": policy, "data": data})
-    return files, load_model(str(folder / "model.skops"), trust=True)
+    files = build_demo(tmp_path_factory.mktemp("demo"))
+    # Smaller SHAP sample and bootstrap than the demo's (the engines' parity, not SHAP's
+    # precision, is under test here; tests/explain covers SHAP itself).
+    text = re.sub(r"(\n    type: explain\.\w+\n)", r"\1    sample_size: 600\n    n_boot: 40\n",
+                  files.policy.read_text(encoding="utf-8"))
+    files.policy.write_text(text, encoding="utf-8")
+    return {"policy": str(files.policy), "data": str(files.data), "model": str(files.model),
+            "consent": str(files.consent), "reference": str(files.reference), "trust_model": True}
 
 
 @pytest.fixture(scope="module")
 def demo_reference(demo):
-    files, model = demo
-    policy = load_policy(files.policy)
-    return _audit(policy, files.data, LocalEngine(), model=model)
+    return audit(AuditInputs(**demo, engine="local"))
 
 
-def test_demo_audit_with_model_agrees(engine, demo, demo_reference):
-    """Telco data read by each engine itself; predictions by the model (mapInPandas on Spark)."""
-    files, model = demo
-    result = _audit(load_policy(files.policy), files.data, engine, model=model)
-    compared = assert_same_audit(demo_reference, result)
-    assert compared >= 20
+def test_demo_audit_agrees(engine, demo, demo_reference):
+    """The whole demo audit (data quality, bias, consent, privacy, SHAP explanations) read
+    and computed by each engine; the model runs through mapInPandas on Spark."""
+    result = audit(AuditInputs(**demo, engine=engine.name))
     assert result.run["engine"] == engine.name
+    compared = assert_same_audit(demo_reference, result)
+    assert compared >= 200
+    families = {c.type.split(".")[0] for c in result.checks if c.status.value != "error"}
+    assert {"data", "bias", "consent", "privacy", "explain"} <= families
     rates = [m for c in result.checks for m in c.metrics if m.name == "selection_rate"]
     assert rates and all(0 < m.value < 1 for m in rates)
 

@@ -161,6 +161,17 @@ class ArrowAggregates:
         return self.rows_at(frame, list(dict.fromkeys([*columns, *by])),
                             drawn["__cx_pos"].to_numpy())
 
+    def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
+        """A derived column sliced from ``values`` by row offset while scanning."""
+        import pyarrow as pa
+
+        values = np.asarray(values)
+
+        def derive(batch: Any, offset: int) -> Any:
+            return pa.array(values[offset:offset + batch.num_rows])
+
+        return self._frame(frame).with_columns({name: ((), derive)})
+
     def rows_at(self, frame: Any, columns: Sequence[str], positions: Any) -> pd.DataFrame:
         """Rows at 0-based ``positions`` (row order), as pandas indexed by position."""
         import pyarrow as pa

@@ -20,6 +20,14 @@ class Engine(abc.ABC):
 
     name: str
 
+    def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
+        """``frame`` plus a column ``name`` holding ``values`` (one per row, in row order).
+
+        For checks that compute a per-row flag locally (e.g. consent as-of
+        results) and then count it by group with :meth:`count_by`.
+        """
+        return frame.assign(**{name: values})
+
     def read_table(self, path: str | Path, *, role: str = "data") -> Any:
         """Read the audited data into this engine's frame (default: pandas, CSV or Parquet)."""
         from cxaudit.loaders.data import read_table

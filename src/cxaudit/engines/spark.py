@@ -14,6 +14,7 @@ session is reused.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -97,6 +98,33 @@ def _missing(column: Any, data_type: Any) -> Any:
     return column.isNull()
 
 
+_FRAME_METHODS = ("columns", "num_rows", "count_by", "null_counts", "to_pandas", "select",
+                  "where_equal", "missing_counts", "duplicate_keys", "datetime_range", "quantiles",
+                  "top_values", "binned_counts", "stratified_sample", "with_row_values")
+
+
+def _accept_pandas(cls: type) -> type:
+    """Let every frame method also take pandas frames (small side inputs such as the
+    reference data or the consent ledger stay pandas) by handing them to the local engine."""
+    for name in _FRAME_METHODS:
+        method = getattr(cls, name, None)
+        if method is None:
+            continue
+
+        def wrapper(self: Any, frame: Any, *args: Any, _method: Any = method, _name: str = name,
+                    **kwargs: Any) -> Any:
+            if isinstance(frame, pd.DataFrame):
+                from cxaudit.engines.local import LocalEngine
+
+                return getattr(LocalEngine(), _name)(frame, *args, **kwargs)
+            return _method(self, frame, *args, **kwargs)
+
+        functools.update_wrapper(wrapper, method)
+        setattr(cls, name, wrapper)
+    return cls
+
+
+@_accept_pandas
 class SparkEngine(SparkAggregates, Engine):
     """Aggregates with Spark ``groupBy``; frames are Spark DataFrames."""
 
@@ -133,8 +161,7 @@ class SparkEngine(SparkAggregates, Engine):
         suffix = file.suffix.lower()
         try:
             if suffix == ".csv":
-                frame = (spark.read.option("header", True).option("inferSchema", True)
-                         .option("nullValue", "").csv(text))
+                frame = _read_csv(spark, text)
             elif suffix in (".parquet", ".pq") or file.is_dir():
                 frame = spark.read.parquet(text)
             else:
@@ -194,6 +221,26 @@ class SparkEngine(SparkAggregates, Engine):
         if isinstance(frame, pd.DataFrame):  # in-memory callers (demo, MLflow, tests)
             frame = self.session.createDataFrame(frame)
         return build_spark_context(policy, frame, self, **options)
+
+
+def _read_csv(spark: Any, path: str) -> Any:
+    """CSV with inferred numbers and booleans; dates and times stay text, as pandas reads them
+    (their UTC offsets matter to the consent checks, and Spark's parser would drop them)."""
+    from pyspark.sql.types import DateType, StringType, StructField, StructType, TimestampType
+
+    reader = spark.read.option("header", True).option("nullValue", "")
+    inferred = reader.option("inferSchema", True).csv(path).schema
+    temporal = (DateType, TimestampType)
+    try:
+        from pyspark.sql.types import TimestampNTZType
+
+        temporal = (*temporal, TimestampNTZType)
+    except ImportError:  # pyspark < 3.4
+        pass
+    fields = [StructField(f.name, StringType() if isinstance(f.dataType, temporal) else f.dataType,
+                          True) for f in inferred.fields]
+    return (spark.read.option("header", True).option("nullValue", "")
+            .schema(StructType(fields)).csv(path))
 
 
 def _validated(frame: Any, where: str, role: str) -> Any:

@@ -213,28 +213,50 @@ class SparkAggregates:
         wanted = list(dict.fromkeys([*columns, *by]))
         return self.rows_at(frame, wanted, positions)
 
+    def with_positions(self, frame: Any) -> Any:
+        """``frame`` plus ``__cx_pos``: each row's 0-based position in row order.
+
+        Positions are partition offsets plus the row number inside the
+        partition (the low 33 bits of ``monotonically_increasing_id``); no
+        single-partition window is needed.
+        """
+        from pyspark.sql import functions as F
+
+        indexed = frame.withColumn("__cx_part", F.spark_partition_id()).withColumn(
+            "__cx_mono", F.monotonically_increasing_id())
+        counts = sorted(tuple(r) for r in indexed.groupBy("__cx_part").count().collect())
+        pairs, start = [], 0
+        for part, n in counts:
+            pairs += [F.lit(part), F.lit(start)]
+            start += n
+        if not pairs:
+            return frame.withColumn("__cx_pos", F.lit(None).cast("long"))
+        offset = F.element_at(F.create_map(*pairs), F.col("__cx_part"))
+        position = offset + (F.col("__cx_mono") - F.shiftleft(F.col("__cx_part").cast("long"), 33))
+        return indexed.withColumn("__cx_pos", position).drop("__cx_part", "__cx_mono")
+
     def rows_at(self, frame: Any, columns: Sequence[str], positions: Any) -> pd.DataFrame:
         """Rows at 0-based ``positions`` (row order of ``frame``), as pandas indexed by position."""
         from pyspark.sql import functions as F
 
         columns = list(columns)
-        indexed = frame.withColumn("__cx_part", F.spark_partition_id()).withColumn(
-            "__cx_mono", F.monotonically_increasing_id())
-        counts = sorted(tuple(r) for r in indexed.groupBy("__cx_part").count().collect())
-        offsets, start = [], 0
-        for part, n in counts:
-            offsets += [F.lit(part), F.lit(start)]
-            start += n
-        if not len(positions) or not counts:
-            return pd.DataFrame({c: [] for c in columns})
-        offset = F.element_at(F.create_map(*offsets), F.col("__cx_part"))
-        position = offset + (F.col("__cx_mono") - F.shiftleft(F.col("__cx_part").cast("long"), 33))
         wanted = [int(p) for p in positions]
-        rows = (indexed.withColumn("__cx_pos", position).filter(F.col("__cx_pos").isin(wanted))
+        if not wanted:
+            return pd.DataFrame({c: [] for c in columns})
+        rows = (self.with_positions(frame).filter(F.col("__cx_pos").isin(wanted))
                 .select(*columns, "__cx_pos").toPandas())
         rows = rows.sort_values("__cx_pos").set_index("__cx_pos")
         rows.index.name = None
         return rows[columns]
+
+    def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
+        """``frame`` joined by row position with a column of driver-side ``values``."""
+        import numpy as np
+
+        values = np.asarray(values)
+        table = pd.DataFrame({"__cx_pos": np.arange(len(values), dtype=np.int64), name: values})
+        right = frame.sparkSession.createDataFrame(table)
+        return self.with_positions(frame).join(right, on="__cx_pos", how="left").drop("__cx_pos")
 
 
 __all__ = ["SparkAggregates"]

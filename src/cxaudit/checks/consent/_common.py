@@ -71,8 +71,8 @@ def bias_impact(ctx: AuditContext, affected: np.ndarray, min_group_size: int
     if not ctx.has_decision or not ctx.protected:
         return [], [], ""
     higher_is_better = ctx.policy.system.intervention.value == "assistive"
-    # Local engine frames are pandas; the flag column rides along for one count_by.
-    frame = ctx.frame.assign(**{AFFECTED: affected.astype(np.int8)})
+    # The flag column rides along (row-aligned on every engine) for one count_by.
+    frame = ctx.engine.with_row_values(ctx.frame, AFFECTED, affected.astype(np.int8))
     metrics: list[Metric] = []
     details: list[dict[str, Any]] = []
     sentences: list[str] = []
