@@ -17,27 +17,8 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server import MlflowServer  # noqa: E402
-
-FEATURES = ["tenure", "monthly", "segment_code"]
-MODEL_NAME = "churn-synth"
-TREE_TYPES = ["sklearn.tree._tree.Tree"]
-POLICY = """\
-cxaudit: 1
-system:
-  name: churn-synth
-  model_type: churn
-data:
-  label: churn
-  positive: "Yes"
-  protected: [gender]
-checks:
-  - id: offer-rate-parity
-    type: bias.selection_rate
-    compare: ratio
-    threshold: {min: 0.8}
-    severity: block
-"""
+from mlflow_testdata import FEATURES, MODEL_NAME, POLICY, TREE_TYPES, synthetic_customers  # noqa: E402
+from mlflow_testserver import MlflowServer  # noqa: E402
 
 _SERVER: MlflowServer | None = None
 _SERVER_ROOT: tempfile.TemporaryDirectory | None = None
@@ -57,24 +38,6 @@ def pytest_sessionfinish(session, exitstatus):
         _SERVER.stop()
     if _SERVER_ROOT is not None:
         _SERVER_ROOT.cleanup()
-
-
-def synthetic_customers(n: int = 2000, seed: int = 7) -> pd.DataFrame:
-    """Customers whose churn depends on tenure and price, not on gender.
-
-    ``segment_code`` is a proxy of gender (90 % of women have 1, 10 % of men):
-    a model that leans on it treats women and men differently.
-    """
-    rng = np.random.default_rng(seed)
-    gender = rng.choice(["Female", "Male"], size=n)
-    segment = np.where(gender == "Female", rng.random(n) < 0.9, rng.random(n) < 0.1).astype(float)
-    tenure = rng.uniform(0, 72, n).round(0)
-    monthly = rng.uniform(20, 120, n).round(2)
-    logit = -1.0 + 0.03 * (monthly - 70) - 0.06 * (tenure - 24)
-    churn = rng.random(n) < 1 / (1 + np.exp(-logit))
-    return pd.DataFrame({"customer": [f"C{i:05d}" for i in range(n)], "gender": gender,
-                         "tenure": tenure, "monthly": monthly, "segment_code": segment,
-                         "churn": np.where(churn, "Yes", "No")})
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cxaudit.errors import CxauditError, InputError
 
@@ -28,20 +30,29 @@ class TrackingError(CxauditError):
     exit_code = 1
 
 
-def tracking_uri(explicit: str | None = None) -> str:
+def resolve_tracking_uri(explicit: str | None = None) -> str:
     """The tracking URI to use: explicit, else ``MLFLOW_TRACKING_URI``, else SQLite."""
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
-def configure(explicit: str | None = None) -> str:
-    """Set MLflow's tracking URI explicitly and return it."""
+@contextmanager
+def using_tracking(explicit: str | None = None) -> Iterator[str]:
+    """Point MLflow at the tracking URI for the block, then restore what was there.
+
+    ``mlflow.set_tracking_uri`` is global and also exports ``MLFLOW_TRACKING_URI``;
+    a library call must not leave the caller's process pointed elsewhere.
+    """
     import mlflow
 
     # Progress bars would interleave with the audit's own output; users can turn them on.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = tracking_uri(explicit)
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = resolve_tracking_uri(explicit)
     mlflow.set_tracking_uri(uri)
-    return uri
+    try:
+        yield uri
+    finally:
+        mlflow.set_tracking_uri(previous)  # None: back to MLflow's own default
 
 
 def unreachable_reason(uri: str, timeout: float = HEALTH_TIMEOUT) -> str | None:

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from cxaudit.errors import ModelError
-from cxaudit.integrations.mlflow_common import configure, mlflow_error_code, require_reachable
+from cxaudit.integrations.mlflow_common import (
+    mlflow_error_code,
+    require_reachable,
+    resolve_tracking_uri,
+    using_tracking,
+)
 from cxaudit.loaders.model import LoadedModel
 
 _TRUTHY = {"1", "true", "yes", "y", "positive", "pos", "churn", "churned"}
@@ -48,7 +53,7 @@ class ModelRef:
 def _client(tracking_uri: str | None = None) -> Any:
     from mlflow import MlflowClient
 
-    uri = configure(tracking_uri)
+    uri = resolve_tracking_uri(tracking_uri)
     require_reachable(uri, doing="resolve the model")
     return MlflowClient(tracking_uri=uri)
 
@@ -262,14 +267,16 @@ def load_mlflow_model(uri: str, *, tracking_uri: str | None = None,
         ``source`` is the pinned URI (``models:/name/3``), ``sha256`` the digest of the
         downloaded artifact, ``estimator`` the raw model, ``predict_fn`` the pyfunc scorer.
     """
+    with using_tracking(tracking_uri) as resolved:
+        if ref is None:
+            ref = (ModelRef(given=uri, pinned_uri=uri) if uri.startswith("mlflow-artifacts:/")
+                   else resolve_model_uri(uri, tracking_uri=resolved))
+        return _download_and_load(ref)
+
+
+def _download_and_load(ref: ModelRef) -> LoadedModel:
     import mlflow
 
-    if ref is None:
-        if uri.startswith("mlflow-artifacts:/"):
-            configure(tracking_uri)
-            ref = ModelRef(given=uri, pinned_uri=uri)
-        else:
-            ref = resolve_model_uri(uri, tracking_uri=tracking_uri)
     workdir = tempfile.mkdtemp(prefix="cxaudit-model-")
     try:
         local = mlflow.artifacts.download_artifacts(artifact_uri=ref.pinned_uri, dst_path=workdir)

@@ -14,7 +14,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cxaudit.integrations.mlflow_common import TrackingError, configure, unreachable_reason
+from cxaudit.integrations.mlflow_common import (
+    TrackingError,
+    resolve_tracking_uri,
+    unreachable_reason,
+)
 from cxaudit.result import AuditResult, Verdict
 
 PREFIX = "cxaudit_"
@@ -123,7 +127,7 @@ def log_audit_to_mlflow(result: AuditResult, report_dir: str | Path | None, *,
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param
 
-    uri = configure(tracking_uri)
+    uri = resolve_tracking_uri(tracking_uri)
     reason = unreachable_reason(uri)
     if reason is not None:
         raise TrackingError(f"logging the audit to MLflow failed: cannot reach {uri} ({reason})",

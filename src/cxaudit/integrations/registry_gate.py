@@ -123,17 +123,25 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
     InputError
         (exit 2) bad URI, policy or data; ModelError lists what exists in the registry.
     """
+    from cxaudit.integrations.mlflow_common import using_tracking
+
+    check_alias(promote_to)
+    with using_tracking(tracking_uri) as uri:
+        return _gate(model_uri, policy_path, uri=uri, promote_to=promote_to, out_dir=out_dir,
+                     data=data, require_approval=require_approval, strict=strict, seed=seed)
+
+
+def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_dir: str | Path,
+          data: str | None, require_approval: bool, strict: bool, seed: int) -> GateOutcome:
     from mlflow import MlflowClient
 
     from cxaudit.engines import get_engine
-    from cxaudit.integrations.mlflow_common import TrackingError, configure, require_reachable
+    from cxaudit.integrations.mlflow_common import TrackingError, require_reachable
     from cxaudit.integrations.mlflow_models import load_mlflow_model, resolve_model_uri
     from cxaudit.integrations.mlflow_tracking import log_audit_to_mlflow
     from cxaudit.policy.loader import load_policy
     from cxaudit.runner import audit_loaded
 
-    check_alias(promote_to)
-    uri = configure(tracking_uri)
     require_reachable(uri, doing="gate the model")
     client = MlflowClient(tracking_uri=uri)
     ref = resolve_model_uri(model_uri, tracking_uri=uri, client=client)

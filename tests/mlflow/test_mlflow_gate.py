@@ -151,7 +151,7 @@ def test_reserved_or_invalid_alias_is_refused_before_work(alias, tmp_path):
 
 
 def test_unreachable_server_fails_fast_with_exit_2(tmp_path):
-    from server import free_port
+    from mlflow_testserver import free_port
 
     with pytest.raises(InputError, match="cannot reach the MLflow tracking server") as caught:
         run_gate("models:/x/1", "policy.yaml", promote_to="champion", out_dir=tmp_path,
