@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "policy": ("cxaudit.cli.policy", "policy", "Validate, list and describe policies."),
     "explain": ("cxaudit.cli.explain", "explain", "Show the documentation of a check type."),
     "report": ("cxaudit.cli.report", "report", "Compare audit reports (report diff)."),
+    "gate": ("cxaudit.cli.gate", "gate",
+             "Audit an MLflow model version; move an alias only if it passes."),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -42,11 +43,15 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--engine", default="local", show_default=True, help="Computation engine.")
 @click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder with custom report templates (copy of cxaudit's reports/).")
+@click.option("--mlflow", "to_mlflow", is_flag=True,
+              help="Log the audit as an MLflow run and tag the audited model version.")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI; default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.")
 @click.pass_context
 def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str,
-          templates: str | None) -> None:
+          templates: str | None, to_mlflow: bool = False, tracking_uri: str | None = None) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
@@ -59,11 +64,22 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     chosen = parse_formats(format)
-    result = run_audit(AuditInputs(
-        policy=policy, data=data, model=model, consent=consent,
-        reference=reference, trust_model=trust_model, model_sha256=model_sha256,
-        engine=engine, seed=seed), progress=progress_reporter(quiet))
+    scope = contextlib.nullcontext()
+    if tracking_uri:  # models:/ and runs:/ URIs resolve against it too
+        from cxaudit.integrations.mlflow_common import using_tracking
+
+        scope = using_tracking(tracking_uri)
+    with scope:
+        result = run_audit(AuditInputs(
+            policy=policy, data=data, model=model, consent=consent,
+            reference=reference, trust_model=trust_model, model_sha256=model_sha256,
+            engine=engine, seed=seed), progress=progress_reporter(quiet))
     written = write_reports(result, out, chosen,
                             templates=Path(templates) if templates else None)
     print_summary(result, written, quiet=quiet)
-    ctx.exit(exit_code(result, strict=strict))
+    code = exit_code(result, strict=strict)
+    if to_mlflow:
+        from cxaudit.integrations.mlflow_tracking import log_to_mlflow_or_report
+
+        code = log_to_mlflow_or_report(result, out, code, tracking_uri=tracking_uri)
+    ctx.exit(code)

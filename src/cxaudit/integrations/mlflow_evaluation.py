@@ -76,7 +76,7 @@ def evaluate_with_policy(*, dataset: Any, run_id: str, config: dict, model: Any 
     client = MlflowClient()
     with tempfile.TemporaryDirectory(prefix="cxaudit-eval-") as scratch:
         out = Path(config.get("out_dir") or scratch)
-        write_reports(result, out)
+        write_reports(result, out, ("json", "md", "html"))
         client.log_artifacts(run_id, str(out), ARTIFACT_DIR)
     metrics = audit_metrics(result)
     entries = [Metric(k, v, 0, 0) for k, v in sorted(metrics.items())]

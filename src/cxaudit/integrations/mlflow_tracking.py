@@ -183,3 +183,25 @@ def _model_ref(model_uri: str | None, uri: str, client: Any) -> Any:
     from cxaudit.integrations.mlflow_models import resolve_model_uri
 
     return resolve_model_uri(model_uri, tracking_uri=uri, client=client)
+
+
+def log_to_mlflow_or_report(result: AuditResult, report_dir: str | Path, code: int, *,
+                            tracking_uri: str | None = None) -> int:
+    """``cxaudit audit --mlflow``: log, print where, and fail closed if logging failed.
+
+    Returns the exit code: ``code`` when the audit was recorded, else at least 1
+    (the local reports are already written and stay).
+    """
+    import click
+
+    model = result.inputs.get("model")
+    pinned = model.path if model and model.path and model.path.startswith("models:/") else None
+    try:
+        run_id = log_audit_to_mlflow(result, report_dir, model_uri=pinned,
+                                     tracking_uri=tracking_uri)
+    except TrackingError as exc:
+        click.echo(f"error: {exc.format()}", err=True)
+        return code or TrackingError.exit_code
+    tagged = f"; tagged {pinned} cxaudit.verdict={result.verdict.value}" if pinned else ""
+    click.echo(f"logged to MLflow: run {run_id}{tagged}")
+    return code

@@ -22,6 +22,7 @@ from typing import Any
 from cxaudit.errors import EXIT_BLOCKED, EXIT_PASS, InputError
 from cxaudit.result import AuditResult, Verdict
 
+DEFAULT_FORMATS = ("json", "html", "md", "junit")
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 _ALIAS = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
 
@@ -38,7 +39,7 @@ class GateOutcome:
     exit_code: int
     run_id: str | None = None
     previous_version: str | None = None
-    report_files: list[Path] = field(default_factory=list)
+    written: dict[str, Path] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
 
 
@@ -84,18 +85,12 @@ def check_alias(alias: str) -> None:
                          hint="e.g. --promote-to champion")
 
 
-def write_reports(result: AuditResult, out_dir: Path) -> list[Path]:
-    """Write the reports into ``out_dir`` (the lead's renderers when present)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        from cxaudit.render import write_all  # type: ignore[attr-defined]
-    except ImportError:
-        write_all = None
-    if write_all is not None:
-        return [Path(p) for p in write_all(result, out_dir)]
-    target = out_dir / "audit.json"
-    target.write_text(result.to_json(), encoding="utf-8")
-    return [target]
+def write_reports(result: AuditResult, out_dir: Path,
+                  formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS) -> dict[str, Path]:
+    """Write the reports into ``out_dir`` with the standard renderers."""
+    from cxaudit.render import write_reports as render_all
+
+    return render_all(result, out_dir, list(formats))
 
 
 def _load_data(ref: Any, data: str | None, client: Any) -> tuple[Any, Any]:
@@ -110,7 +105,8 @@ def _load_data(ref: Any, data: str | None, client: Any) -> tuple[Any, Any]:
 
 def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str | Path,
              data: str | None = None, tracking_uri: str | None = None,
-             require_approval: bool = False, strict: bool = False, seed: int = 0) -> GateOutcome:
+             require_approval: bool = False, strict: bool = False, seed: int = 0,
+             formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS) -> GateOutcome:
     """Audit ``model_uri`` and promote it to ``promote_to`` only if it passes.
 
     Returns
@@ -128,11 +124,13 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
     check_alias(promote_to)
     with using_tracking(tracking_uri) as uri:
         return _gate(model_uri, policy_path, uri=uri, promote_to=promote_to, out_dir=out_dir,
-                     data=data, require_approval=require_approval, strict=strict, seed=seed)
+                     data=data, require_approval=require_approval, strict=strict, seed=seed,
+                     formats=formats)
 
 
 def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_dir: str | Path,
-          data: str | None, require_approval: bool, strict: bool, seed: int) -> GateOutcome:
+          data: str | None, require_approval: bool, strict: bool, seed: int,
+          formats: tuple[str, ...] | list[str]) -> GateOutcome:
     from mlflow import MlflowClient
 
     from cxaudit.engines import get_engine
@@ -155,16 +153,14 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
     result = audit_loaded(policy, frame, engine=get_engine("local"), model=model, seed=seed,
                           records={"data": data_record})
     out = Path(out_dir)
-    files = write_reports(result, out)
+    written = write_reports(result, out, formats)
     outcome = GateOutcome(result=result, model_uri=model_uri, pinned_uri=ref.pinned_uri,
                           alias=promote_to, promoted=False, exit_code=EXIT_BLOCKED,
-                          report_files=files)
+                          written=written)
     lines = outcome.lines
     if ref.alias:
         lines.append(f"resolved {model_uri} → {ref.pinned_uri} (pinned for this audit)")
     lines.append(f"data: {_describe_data(data_record)}")
-    lines.append(f"verdict: {result.verdict.value.upper()} — {result.verdict_reason}")
-    lines.append(f"reports: {out}")
     try:
         outcome.run_id = log_audit_to_mlflow(result, out, model_uri=ref.pinned_uri,
                                              tracking_uri=uri)
