@@ -31,6 +31,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the server if the test process dies without stopping it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _template_path() -> Path:
     from importlib.metadata import version
 
@@ -65,7 +75,9 @@ class MlflowServer:
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(command, cwd=self.root, env=env, stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+                                            start_new_session=True,
+                                            preexec_fn=_die_with_parent if sys.platform.startswith(
+                                                "linux") else None)
         return self
 
     def healthy(self) -> bool:
