@@ -157,3 +157,20 @@ def test_unreachable_server_fails_fast_with_exit_2(tmp_path):
         run_gate("models:/x/1", "policy.yaml", promote_to="champion", out_dir=tmp_path,
                  tracking_uri=f"http://127.0.0.1:{free_port()}")
     assert caught.value.exit_code == 2
+
+
+def test_require_approval_promotes_once_the_same_audit_is_signed_off(registry, tmp_path):
+    approvals = pytest.importorskip("cxaudit.evidence.approvals",
+                                    reason="the approval workflow (issue 8) is not merged yet")
+    client = _client(registry.uri)
+    uri = f"models:/{registry.name}/{registry.fair_version}"
+    first = run_gate(uri, str(registry.policy), promote_to="approved", out_dir=tmp_path,
+                     tracking_uri=registry.uri, require_approval=True)
+    assert not first.promoted and not _has_alias(client, registry.name, "approved")
+    approvals.record_approval(tmp_path, approver="owner@example.com", role="product_owner",
+                              comment="offer rates reviewed", trail=False)
+    second = run_gate(uri, str(registry.policy), promote_to="approved", out_dir=tmp_path,
+                      tracking_uri=registry.uri, require_approval=True)
+    assert second.promoted and second.exit_code == 0, second.lines
+    assert client.get_model_version_by_alias(registry.name, "approved").version == \
+        registry.fair_version
