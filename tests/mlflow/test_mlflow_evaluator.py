@@ -91,3 +91,20 @@ def test_evaluator_module_is_cheap_to_import():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)
     assert done.stdout.strip() == ""
+
+
+def test_evaluate_static_predictions_audits_the_prediction_column(registry):
+    import mlflow
+    from mlflow import MlflowClient
+
+    frame = registry.frame.drop(columns=["customer"])
+    # Predictions in the label's vocabulary: "Yes" for every woman, "No" for every man.
+    data = frame.assign(offer=frame["gender"].map({"Female": "Yes", "Male": "No"}))
+    with mlflow.start_run() as run, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mlflow.models.evaluate(data=data, targets="churn", predictions="offer",
+                                        model_type="classifier", evaluators=["cxaudit"],
+                                        evaluator_config={"cxaudit": {"policy": str(registry.policy)}})
+    assert result.metrics[f"cxaudit_{CHECK}_selection_rate/gender_Female"] == 1.0
+    assert result.metrics[f"cxaudit_{CHECK}_selection_rate/gender_Male"] == 0.0
+    assert MlflowClient().get_run(run.info.run_id).data.tags["cxaudit.verdict"] == "fail"

@@ -174,3 +174,18 @@ def test_require_approval_promotes_once_the_same_audit_is_signed_off(registry, t
     assert second.promoted and second.exit_code == 0, second.lines
     assert client.get_model_version_by_alias(registry.name, "approved").version == \
         registry.fair_version
+
+
+def test_logging_failure_leaves_the_alias_untouched(registry, tmp_path, monkeypatch):
+    # A real server-side refusal: runs cannot be created in a deleted experiment.
+    client = _client(registry.uri)
+    experiment = client.create_experiment(f"deleted-{tmp_path.name}")
+    client.delete_experiment(experiment)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", f"deleted-{tmp_path.name}")
+    outcome = run_gate(f"models:/{registry.name}/{registry.fair_version}", str(registry.policy),
+                       promote_to="logged-only", out_dir=tmp_path, tracking_uri=registry.uri)
+    assert outcome.result.verdict.value == "pass"
+    assert not outcome.promoted and outcome.exit_code == 1 and outcome.run_id is None
+    assert not _has_alias(client, registry.name, "logged-only")
+    assert (tmp_path / "audit.json").is_file()
+    assert any(line.startswith("error: logging the audit to MLflow failed") for line in outcome.lines)
