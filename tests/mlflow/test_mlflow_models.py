@@ -102,3 +102,23 @@ def test_lineage_reports_a_changed_source_file(registry, tmp_path):
 ])
 def test_positive_class_index(classes, index):
     assert positive_class_index(classes) == index
+
+
+def test_pickled_models_need_explicit_trust(registry):
+    import mlflow
+    from sklearn.linear_model import LogisticRegression
+
+    from cxaudit.errors import ModelError
+
+    X = registry.frame[FEATURES]
+    model = LogisticRegression(max_iter=500).fit(X, registry.frame["churn"] == "Yes")
+    with warnings.catch_warnings(), mlflow.start_run() as run:
+        warnings.simplefilter("ignore")
+        mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle",
+                                 pip_requirements=["scikit-learn"])
+    uri = f"runs:/{run.info.run_id}/model"
+    with pytest.raises(ModelError, match="saved with cloudpickle, which runs code") as caught:
+        load_mlflow_model(uri)
+    assert "--trust-model" in caught.value.hint
+    loaded = load_mlflow_model(uri, trust=True)
+    np.testing.assert_allclose(loaded.predict_fn(X), model.predict_proba(X)[:, 1], atol=1e-12)

@@ -25,11 +25,13 @@ from cxaudit.cli.audit import parse_formats
 @click.option("--format", "format", default="json,html,md,junit", show_default=True,
               help="Comma-separated report formats: json, html, md, junit, pdf, model-card.")
 @click.option("--strict", is_flag=True, help="Refuse on warnings too.")
+@click.option("--trust-model", is_flag=True,
+              help="Allow models whose loading runs code (pickle/cloudpickle, custom pyfunc).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling.")
 @click.pass_context
 def gate(ctx: click.Context, model_uri: str, policy: str, promote_to: str, data: str | None,
          tracking_uri: str | None, require_approval: bool, out: str, format: str,  # noqa: A002
-         strict: bool, seed: int) -> None:
+         strict: bool, trust_model: bool, seed: int) -> None:
     """Audit MODEL_URI (models:/NAME/VERSION or models:/NAME@ALIAS), tag it, and promote it.
 
     An alias is resolved to its version once, and that version is audited. The
@@ -46,7 +48,8 @@ def gate(ctx: click.Context, model_uri: str, policy: str, promote_to: str, data:
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     outcome = run_gate(model_uri, policy, promote_to=promote_to, out_dir=out, data=data,
                        tracking_uri=tracking_uri, require_approval=require_approval,
-                       strict=strict, seed=seed, formats=parse_formats(format))
+                       strict=strict, seed=seed, formats=parse_formats(format),
+                       trust_model=trust_model)
     print_summary(outcome.result, outcome.written, quiet=quiet)
     click.echo()
     for line in outcome.lines:

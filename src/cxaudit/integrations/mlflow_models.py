@@ -249,7 +249,7 @@ def loaded_from_pyfunc(pyfunc_model: Any, *, source: str, sha256: str | None) ->
 
 
 def load_mlflow_model(uri: str, *, tracking_uri: str | None = None,
-                      ref: ModelRef | None = None) -> LoadedModel:
+                      ref: ModelRef | None = None, trust: bool = False) -> LoadedModel:
     """Load ``models:/``, ``runs:/`` or ``mlflow-artifacts:/`` URIs, pinned to one version.
 
     Parameters
@@ -260,6 +260,9 @@ def load_mlflow_model(uri: str, *, tracking_uri: str | None = None,
         Tracking server or store; default ``MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``.
     ref
         An already resolved reference (the gate resolves once and passes it on).
+    trust
+        Allow models whose loading runs code (sklearn saved with pickle/cloudpickle,
+        custom ``python_function`` models); as for pickle files, off by default.
 
     Returns
     -------
@@ -271,10 +274,31 @@ def load_mlflow_model(uri: str, *, tracking_uri: str | None = None,
         if ref is None:
             ref = (ModelRef(given=uri, pinned_uri=uri) if uri.startswith("mlflow-artifacts:/")
                    else resolve_model_uri(uri, tracking_uri=resolved))
-        return _download_and_load(ref)
+        return _download_and_load(ref, trust=trust)
 
 
-def _download_and_load(ref: ModelRef) -> LoadedModel:
+def code_on_load(model_dir: str | Path) -> str | None:
+    """Why loading this MLflow model runs arbitrary code (None: it does not).
+
+    scikit-learn models saved with ``pickle``/``cloudpickle`` and custom
+    ``python_function`` models (a cloudpickled ``PythonModel``) execute code when
+    loaded; skops files and native formats (LightGBM, XGBoost) do not.
+    """
+    import yaml
+
+    mlmodel = Path(model_dir) / "MLmodel"
+    if not mlmodel.is_file():
+        return "it has no MLmodel file, so its format cannot be checked"
+    flavors = (yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}).get("flavors") or {}
+    sklearn_format = (flavors.get("sklearn") or {}).get("serialization_format")
+    if sklearn_format and sklearn_format != "skops":
+        return f"its scikit-learn model is saved with {sklearn_format}"
+    if (flavors.get("python_function") or {}).get("loader_module") == "mlflow.pyfunc.model":
+        return "it is a custom python_function model (a cloudpickled PythonModel)"
+    return None
+
+
+def _download_and_load(ref: ModelRef, *, trust: bool = False) -> LoadedModel:
     import mlflow
 
     workdir = tempfile.mkdtemp(prefix="cxaudit-model-")
@@ -286,6 +310,13 @@ def _download_and_load(ref: ModelRef) -> LoadedModel:
                          f"{str(exc)[:300]}",
                          hint="check the artifact store is reachable from here") from None
     digest = artifact_sha256(local)
+    reason = code_on_load(local)
+    if reason and not trust:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise ModelError(f"refusing to load {ref.pinned_uri}: {reason}, which runs code when "
+                         "loaded", hint="if you trust the registry and this version, pass "
+                                        "--trust-model; better, log scikit-learn models with skops "
+                                        "(MLflow's default)")
     try:
         pyfunc_model = mlflow.pyfunc.load_model(local)
     except Exception as exc:

@@ -106,7 +106,8 @@ def _load_data(ref: Any, data: str | None, client: Any) -> tuple[Any, Any]:
 def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str | Path,
              data: str | None = None, tracking_uri: str | None = None,
              require_approval: bool = False, strict: bool = False, seed: int = 0,
-             formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS) -> GateOutcome:
+             formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS,
+             trust_model: bool = False) -> GateOutcome:
     """Audit ``model_uri`` and promote it to ``promote_to`` only if it passes.
 
     Returns
@@ -125,12 +126,12 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
     with using_tracking(tracking_uri) as uri:
         return _gate(model_uri, policy_path, uri=uri, promote_to=promote_to, out_dir=out_dir,
                      data=data, require_approval=require_approval, strict=strict, seed=seed,
-                     formats=formats)
+                     formats=formats, trust_model=trust_model)
 
 
 def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_dir: str | Path,
           data: str | None, require_approval: bool, strict: bool, seed: int,
-          formats: tuple[str, ...] | list[str]) -> GateOutcome:
+          formats: tuple[str, ...] | list[str], trust_model: bool) -> GateOutcome:
     from mlflow import MlflowClient
 
     from cxaudit.engines import get_engine
@@ -148,7 +149,7 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
                          hint="register it (mlflow.register_model) and pass models:/NAME/VERSION "
                               "or models:/NAME@ALIAS")
     policy = load_policy(policy_path)
-    model = load_mlflow_model(ref.pinned_uri, tracking_uri=uri, ref=ref)
+    model = load_mlflow_model(ref.pinned_uri, tracking_uri=uri, ref=ref, trust=trust_model)
     frame, data_record = _load_data(ref, data, client)
     result = audit_loaded(policy, frame, engine=get_engine("local"), model=model, seed=seed,
                           records={"data": data_record})
