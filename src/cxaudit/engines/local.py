@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxaudit.engines.base import Engine
+from cxaudit.engines.base import Binning, Engine
 
 
 class LocalEngine(Engine):
@@ -67,3 +67,136 @@ class LocalEngine(Engine):
                   limit: int | None = None) -> pd.DataFrame:
         out = frame if columns is None else frame[list(columns)]
         return out if limit is None else out.head(limit)
+
+    # -- data-quality aggregates -------------------------------------------------
+
+    def select(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:  # noqa: D102
+        return frame[list(columns)]
+
+    def where_equal(self, frame: pd.DataFrame, column: str, value: Any) -> pd.DataFrame:  # noqa: D102
+        return frame[(frame[column] == value).to_numpy()]
+
+    def missing_counts(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                       groupings: Sequence[Sequence[str]] = ((),), *,
+                       blank_is_missing: bool = True) -> list[pd.DataFrame]:
+        masks = {c: _missing_mask(frame[c], blank_is_missing) for c in columns}
+        out = []
+        for by in groupings:
+            codes, keys = _group_codes(frame, by)
+            size = len(keys)
+            table = keys.copy()
+            table["rows"] = np.bincount(codes, minlength=size).astype(np.int64)
+            for column, mask in masks.items():
+                table[column] = np.bincount(codes[mask], minlength=size).astype(np.int64)
+            out.append(table.reset_index(drop=True))
+        return out
+
+    def duplicate_keys(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                       limit: int = 5) -> tuple[int, int, list[tuple[Any, ...]]]:
+        repeated = frame.duplicated(subset=list(columns), keep="first").to_numpy()
+        count = int(repeated.sum())
+        if not count:
+            return 0, 0, []
+        keys = frame.loc[repeated, list(columns)].drop_duplicates()
+        examples = [tuple(row) for row in keys.head(limit).itertuples(index=False, name=None)]
+        return count, len(keys), examples
+
+    def datetime_range(self, frame: pd.DataFrame, column: str, *,  # noqa: D102
+                       format: str = "ISO8601") -> dict[str, Any]:
+        values = frame[column]
+        present = int(values.notna().sum())
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
+            parsed = values
+        else:
+            try:
+                parsed = pd.to_datetime(values, errors="coerce", format=format)
+            except ValueError:  # mixed UTC offsets: compare them on one clock
+                parsed = pd.to_datetime(values, errors="coerce", format=format, utc=True)
+        valid = int(parsed.notna().sum())
+        return {
+            "min": parsed.min() if valid else None,
+            "max": parsed.max() if valid else None,
+            "aware": isinstance(parsed.dtype, pd.DatetimeTZDtype),
+            "values": present,
+            "unparseable": present - valid,
+        }
+
+    def quantiles(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                  probs: Sequence[float], *, coerce_numeric: Sequence[str] = ()
+                  ) -> dict[str, list[float]]:
+        out = {}
+        for column in columns:
+            values = _as_float(frame[column], column in coerce_numeric)
+            values = values[~np.isnan(values)]
+            out[column] = np.quantile(values, list(probs)).tolist() if len(values) else []
+        return out
+
+    def binned_counts(self, frame: pd.DataFrame, binnings: dict[str, Binning],  # noqa: D102
+                      by: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+        codes, keys = _group_codes(frame, by)
+        groups = len(keys)
+        out = {}
+        for column, binning in binnings.items():
+            bins, slots = _bin_codes(frame[column], binning)
+            counts = np.bincount(codes * slots + bins, minlength=groups * slots)
+            present = np.nonzero(counts)[0]
+            table = keys.iloc[present // slots].reset_index(drop=True)
+            table["bin"] = (present % slots).astype(np.int64) - 1
+            table["count"] = counts[present].astype(np.int64)
+            out[column] = table
+        return out
+
+
+def _missing_mask(series: pd.Series, blank_is_missing: bool) -> np.ndarray:
+    mask = series.isna().to_numpy()
+    if blank_is_missing and (pd.api.types.is_string_dtype(series) or series.dtype == object):
+        try:
+            blank = series.str.strip().eq("")
+        except AttributeError:  # object column that holds non-text values
+            return mask
+        mask = mask | blank.fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+def _group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """One int code per row for the combination of ``by``, and the combinations."""
+    if not by:
+        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=range(1))
+    flat = np.zeros(len(frame), dtype=np.int64)
+    uniques = []
+    for column in by:
+        code, unique = pd.factorize(frame[column], use_na_sentinel=True, sort=True)
+        code = np.where(code < 0, len(unique), code).astype(np.int64)
+        uniques.append([*list(unique), None])
+        flat = flat * len(uniques[-1]) + code
+    used, flat = np.unique(flat, return_inverse=True)
+    keys: dict[str, list[Any]] = {}
+    remainder = used
+    for column, unique in reversed(list(zip(by, uniques, strict=True))):
+        keys[column] = [unique[i] for i in remainder % len(unique)]
+        remainder = remainder // len(unique)
+    return flat.astype(np.int64), pd.DataFrame({c: keys[c] for c in by})
+
+
+def _as_float(series: pd.Series, coerce: bool) -> np.ndarray:
+    if coerce or not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        series = pd.to_numeric(series, errors="coerce")
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bin_codes(series: pd.Series, binning: Binning) -> tuple[np.ndarray, int]:
+    """Bin of every value shifted by one (0 is missing), and the number of slots."""
+    if binning.edges is not None:
+        values = _as_float(series, binning.coerce_numeric)
+        bins = np.searchsorted(np.asarray(binning.edges), values, side="right") + 1
+        bins[np.isnan(values)] = 0
+        return bins.astype(np.int64), len(binning.edges) + 2
+    categories = list(binning.categories or [])
+    missing = series.isna().to_numpy()
+    if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+        series = series.astype("string")
+        categories = [str(c) for c in categories]
+    codes = pd.Categorical(series, categories=categories).codes.astype(np.int64)
+    codes = np.where(codes < 0, len(categories), codes) + 1
+    codes[missing] = 0
+    return codes, len(categories) + 2

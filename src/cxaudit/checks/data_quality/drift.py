@@ -1,0 +1,203 @@
+"""Drift of the audited data against reference (training) data: the population stability index.
+
+PSI = Σ (a_i − e_i) · ln(a_i / e_i) over bins, with e_i the reference share
+and a_i the current share of bin i. Bins come from the reference only:
+quantiles for numbers (``bins`` equal-frequency bins, ties merged),
+categories for text (the ``max_categories`` commonest, the rest pooled as
+"other"); missing values are a bin of their own, so a surge of blanks is
+drift too. Shares are floored at ``EPSILON`` so an empty bin does not make
+the index infinite. Engine work: quantiles of the reference, then one
+histogram pass per table (``binned_counts``) for every column and group.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from cxaudit.checks.base import Check, CheckOutcome, CheckParams
+from cxaudit.checks.data_quality._common import attribute_column, group_key, plural
+from cxaudit.context import AuditContext
+from cxaudit.engines.base import Binning
+from cxaudit.result import Metric, Status
+
+EPSILON = 1e-4
+
+
+def psi(reference: Sequence[float], current: Sequence[float]) -> float:
+    """Population stability index of two histograms over the same bins (counts or shares)."""
+    ref = np.asarray(reference, dtype=float)
+    cur = np.asarray(current, dtype=float)
+    if ref.sum() == 0 or cur.sum() == 0:
+        return math.nan
+    e = np.maximum(ref / ref.sum(), EPSILON)
+    a = np.maximum(cur / cur.sum(), EPSILON)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+class DriftParams(CheckParams):
+    """Declaration of ``data.drift``."""
+
+    columns: list[str] | None = Field(default=None, description="Columns to compare "
+                                      "(default: the model's features).")
+    attributes: list[str] | None = Field(default=None, description="Also compare within each "
+                                         "group of these attributes (default: the protected "
+                                         "attributes; [] for overall only).")
+    warn: float = Field(default=0.1, gt=0, description="PSI at or above which the check warns.")
+    block: float = Field(default=0.25, gt=0, description="PSI at or above which the check fails.")
+    bins: int = Field(default=10, ge=2, le=100, description="Quantile bins for numeric columns.")
+    max_categories: int = Field(default=20, ge=1, description="Categories kept per text column; "
+                                "the rest are pooled.")
+    numeric: list[str] = Field(default_factory=list, description="Text columns holding numbers "
+                               "(e.g. TotalCharges); values that do not parse count as missing.")
+    min_group_size: int = Field(default=100, ge=1, description="Groups smaller than this in "
+                                "either table are reported, not judged.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftParams:
+        if self.warn > self.block:
+            raise ValueError(f"`warn` ({self.warn:g}) must not exceed `block` ({self.block:g})")
+        return self
+
+
+def _binnings(ctx: AuditContext, params: DriftParams, columns: list[str]) -> dict[str, Binning]:
+    engine, reference = ctx.engine, ctx.reference
+    schema = engine.to_pandas(reference, columns, limit=0).dtypes
+    numeric = [c for c in columns if c in params.numeric or (
+        pd.api.types.is_numeric_dtype(schema[c]) and not pd.api.types.is_bool_dtype(schema[c]))]
+    probs = [i / params.bins for i in range(1, params.bins)]
+    quantiles = engine.quantiles(reference, numeric, probs, coerce_numeric=params.numeric)
+    binnings = {}
+    for column in columns:
+        if column in numeric:
+            binnings[column] = Binning(edges=sorted(set(quantiles[column])),
+                                       coerce_numeric=column in params.numeric)
+        else:
+            counts = engine.count_by(reference, [column])
+            counts = counts[counts[column].notna()].sort_values(["count", column],
+                                                               ascending=[False, True])
+            binnings[column] = Binning(categories=list(counts[column][:params.max_categories]))
+    return binnings
+
+
+def _histograms(table: Any, groups: list[str]) -> dict[tuple[str, ...], dict[int, int]]:
+    out: dict[tuple[str, ...], dict[int, int]] = {}
+    for values in table.to_dict("records"):
+        key = tuple(group_key(values[g]) for g in groups)
+        bucket = out.setdefault(key, {})
+        bucket[int(values["bin"])] = bucket.get(int(values["bin"]), 0) + int(values["count"])
+    return out
+
+
+def _marginal(hist: dict[tuple[str, ...], dict[int, int]], position: int | None
+              ) -> dict[tuple[str, ...], dict[int, int]]:
+    out: dict[tuple[str, ...], dict[int, int]] = {}
+    for key, bins in hist.items():
+        short = () if position is None else (key[position],)
+        bucket = out.setdefault(short, {})
+        for b, c in bins.items():
+            bucket[b] = bucket.get(b, 0) + c
+    return out
+
+
+class Drift(Check):
+    """Drift: the audited data still looks like the data the model learned from.
+
+    Compares each column of the audited data with the reference (training)
+    data given by ``--reference FILE``, with the population stability index
+    (PSI), overall and within each group of the protected attributes — drift
+    that hits one group only is invisible overall. Rules of thumb: below 0.1
+    stable, 0.1–0.25 a shift to look at (``warn``), 0.25 and above a shift
+    that invalidates the model's validation (``block``).
+
+    Example::
+
+        - id: drift-since-training
+          type: data.drift
+          columns: [tenure, MonthlyCharges, TotalCharges, Contract, InternetService]
+          numeric: [TotalCharges]
+          warn: 0.1
+          block: 0.25
+    """
+
+    type = "data.drift"
+    params_model = DriftParams
+    rule = "EU AI Act Art. 15(1), 72: accuracy maintained and monitored after deployment"
+
+    def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+        params: DriftParams = self.params  # type: ignore[assignment]
+        if ctx.reference is None:
+            return CheckOutcome(status=Status.ERROR, summary="No reference data to compare with: "
+                                "pass the training data with --reference FILE.")
+        columns = list(params.columns or ctx.features)
+        ref_columns = ctx.engine.columns(ctx.reference)
+        absent = [c for c in columns if c not in ctx.data_columns or c not in ref_columns]
+        if absent:
+            return CheckOutcome(status=Status.ERROR, summary=(
+                f"Column(s) {', '.join(absent)} are missing from the audited or the reference data."))
+        attributes = ctx.protected if params.attributes is None else list(params.attributes)
+        missing_attrs = [a for a in attributes if a not in ref_columns]
+        if missing_attrs:
+            return CheckOutcome(status=Status.ERROR, summary=(
+                f"Attribute(s) {', '.join(missing_attrs)} are missing from the reference data."))
+        binnings = _binnings(ctx, params, columns)
+        current_by = [attribute_column(ctx, a) for a in attributes]
+        current = ctx.engine.binned_counts(ctx.frame, binnings, current_by)
+        reference = ctx.engine.binned_counts(ctx.reference, binnings, attributes)
+        metrics: list[Metric] = []
+        worst: list[tuple[float, str]] = []
+        small: set[str] = set()
+        scopes: list[tuple[str | None, int | None]] = [(None, None)]
+        scopes += [(a, i) for i, a in enumerate(attributes)]
+        for column in columns:
+            cur = _histograms(current[column], current_by)
+            ref = _histograms(reference[column], attributes)
+            for attribute, position in scopes:
+                cur_m, ref_m = _marginal(cur, position), _marginal(ref, position)
+                for key in sorted(set(cur_m) | set(ref_m)):
+                    group = {attribute: key[0]} if attribute else {}
+                    a, e = cur_m.get(key, {}), ref_m.get(key, {})
+                    bins = sorted(set(a) | set(e))
+                    n_cur, n_ref = sum(a.values()), sum(e.values())
+                    where = {"column": column, **group}
+                    if attribute and min(n_cur, n_ref) < params.min_group_size:
+                        small.add(f"{attribute}={key[0]}")
+                        metrics.append(Metric(name="psi", group=where, value=None, n=n_cur,
+                                              status=Status.INSUFFICIENT_DATA,
+                                              note=f"{n_cur} current / {n_ref} reference rows"))
+                        continue
+                    value = psi([e.get(b, 0) for b in bins], [a.get(b, 0) for b in bins])
+                    status = (Status.FAIL if value >= params.block else
+                              Status.WARN if value >= params.warn else Status.PASS)
+                    metrics.append(Metric(name="psi", group=where, value=value, n=n_cur,
+                                          threshold={"max": params.warn}, status=status,
+                                          note=f"{n_ref} reference rows"))
+                    label = column + (f" [{attribute}={key[0]}]" if attribute else "")
+                    worst.append((value, label))
+        worst.sort(key=lambda item: (-item[0], item[1]))
+        blocking = [f"{label} {v:.2f}" for v, label in worst if v >= params.block]
+        warning = [f"{label} {v:.2f}" for v, label in worst if params.warn <= v < params.block]
+        # Quantile edges are shown; category values are not (they can be personal data).
+        details = {"bins": {c: ({"quantile_edges": b.edges} if b.edges is not None else
+                                {"categories": len(b.categories or [])})
+                            for c, b in binnings.items()},
+                   "not_judged": sorted(small)}
+        if blocking:
+            status, summary = Status.FAIL, (
+                f"{plural(len(blocking), 'column/group')} drifted by PSI ≥ {params.block:g}: "
+                + "; ".join(blocking[:4]) + (" …" if len(blocking) > 4 else "") + ".")
+        elif warning:
+            status, summary = Status.WARN, (
+                f"{plural(len(warning), 'column/group')} shifted (PSI ≥ {params.warn:g}): "
+                + "; ".join(warning[:4]) + (" …" if len(warning) > 4 else "") + ".")
+        else:
+            top = f" (largest: {worst[0][1]} {worst[0][0]:.3f})" if worst else ""
+            status, summary = Status.PASS, (
+                f"No drift: PSI below {params.warn:g} for {plural(len(columns), 'column')}"
+                f"{' overall and per group' if attributes else ''}{top}.")
+        return CheckOutcome(status=status, summary=summary, metrics=tuple(metrics), details=details)
