@@ -19,6 +19,7 @@ import difflib
 import functools
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,8 +51,12 @@ class ExpectationSpecError(ValueError):
 def gx() -> Any:
     """Import and return the ``great_expectations`` module, with analytics off."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    import great_expectations
-
+    try:
+        import great_expectations
+    except ImportError as exc:
+        raise ExpectationSpecError([("", "Great Expectations is not installed "
+                                         f"({exc}); install it with `pip install 'cxaudit[gx]'`")]
+                                   ) from None
     return great_expectations
 
 
@@ -189,7 +194,12 @@ class GxSession:
         for _, expectation in expectations:
             suite.add_expectation(expectation)
         batch = self._definition.get_batch(batch_parameters={"dataframe": frame})
-        outcome = batch.validate(suite, result_format=dict(_RESULT_FORMAT))
+        with warnings.catch_warnings():
+            # GX's regex expectations call pandas str.contains, which warns about capturing
+            # groups; the warning is noise for users and an error under `-W error`.
+            warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular "
+                                    "expression, and has match groups", category=UserWarning)
+            outcome = batch.validate(suite, result_format=dict(_RESULT_FORMAT))
         folded = {}
         for result in outcome.results:
             config = result.expectation_config
