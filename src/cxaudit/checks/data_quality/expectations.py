@@ -115,7 +115,8 @@ def validate_suite(suite: Suite, mapping: dict[str, str]) -> None:
         try:
             build_expectation(entry.expectation, rename_columns(entry.kwargs, mapping))
         except ExpectationSpecError as exc:
-            raise SuiteError(f"{entry.where}: {exc}") from None
+            raise SuiteError("; ".join(f"{entry.locations.get(f, entry.where)}: {m}"
+                                       for f, m in exc.problems)) from None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class SuiteExpectation:
     expectation: str
     kwargs: dict[str, Any]
     where: str
+    locations: dict[str, str] = field(default_factory=dict)
 
     def columns(self) -> list[str]:
         """Logical columns this expectation reads."""
@@ -159,7 +160,8 @@ def load_suite(path: Path) -> Suite:
             raise SuiteError(f"{at('expectations', index)}: each entry needs "
                              "`expectation: expect_...` and its arguments")
         kwargs = {k: v for k, v in item.items() if k != "expectation"}
-        entry = SuiteExpectation(item["expectation"], kwargs, at("expectations", index))
+        entry = SuiteExpectation(item["expectation"], kwargs, at("expectations", index),
+                                 {k: at("expectations", index, k) for k in item})
         undeclared = [c for c in entry.columns() if c not in columns]
         if undeclared:
             raise SuiteError(f"{entry.where}: column {undeclared[0]!r} is not declared under "
