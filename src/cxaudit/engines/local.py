@@ -196,7 +196,7 @@ def _bin_codes(series: pd.Series, binning: Binning) -> tuple[np.ndarray, int]:
     if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
         series = series.astype("string")
         categories = [str(c) for c in categories]
-    codes = pd.Categorical(series, categories=categories).codes.astype(np.int64)
+    codes = pd.Index(categories).get_indexer(series).astype(np.int64)
     codes = np.where(codes < 0, len(categories), codes) + 1
     codes[missing] = 0
     return codes, len(categories) + 2
