@@ -90,6 +90,14 @@ class DataQualityAggregates(abc.ABC):
         """
 
     @abc.abstractmethod
+    def top_values(self, frame: Any, columns: Sequence[str], limit: int
+                   ) -> dict[str, list[Any]]:
+        """The ``limit`` commonest non-missing values of each column, commonest first.
+
+        Ties are broken by the values' text, so the result is deterministic.
+        """
+
+    @abc.abstractmethod
     def binned_counts(self, frame: Any, binnings: dict[str, Binning], by: Sequence[str] = ()
                       ) -> dict[str, pd.DataFrame]:
         """Histogram of each column per combination of ``by``, one pass per column.

@@ -131,6 +131,17 @@ class LocalEngine(Engine):
             out[column] = np.quantile(values, list(probs)).tolist() if len(values) else []
         return out
 
+    def top_values(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                   limit: int) -> dict[str, list[Any]]:
+        out = {}
+        for column in columns:
+            codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            keep = np.argsort(-counts, kind="stable")[: max(limit * 4, limit + 50)]
+            ranked = sorted(keep.tolist(), key=lambda i: (-counts[i], str(uniques[i])))
+            out[column] = [uniques[i] for i in ranked[:limit]]
+        return out
+
     def binned_counts(self, frame: pd.DataFrame, binnings: dict[str, Binning],  # noqa: D102
                       by: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
         codes, keys = _group_codes(frame, by)
@@ -150,11 +161,10 @@ class LocalEngine(Engine):
 def _missing_mask(series: pd.Series, blank_is_missing: bool) -> np.ndarray:
     mask = series.isna().to_numpy()
     if blank_is_missing and (pd.api.types.is_string_dtype(series) or series.dtype == object):
-        try:
-            blank = series.str.strip().eq("")
-        except AttributeError:  # object column that holds non-text values
-            return mask
-        mask = mask | blank.fillna(False).to_numpy(dtype=bool)
+        # Test the distinct values only: text columns repeat a few values many times.
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False])
+        mask = mask | blank[codes]
     return mask
 
 
@@ -192,11 +202,12 @@ def _bin_codes(series: pd.Series, binning: Binning) -> tuple[np.ndarray, int]:
         bins[np.isnan(values)] = 0
         return bins.astype(np.int64), len(binning.edges) + 2
     categories = list(binning.categories or [])
-    missing = series.isna().to_numpy()
+    # Factorise first (fast on Arrow strings), then look the few distinct values up.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
     if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
-        series = series.astype("string")
+        uniques = pd.Index(uniques).astype("string")
         categories = [str(c) for c in categories]
-    codes = pd.Index(categories).get_indexer(series).astype(np.int64)
-    codes = np.where(codes < 0, len(categories), codes) + 1
-    codes[missing] = 0
-    return codes, len(categories) + 2
+    lookup = pd.Index(categories).get_indexer(pd.Index(uniques)).astype(np.int64)
+    lookup = np.where(lookup < 0, len(categories), lookup) + 1
+    bins = np.append(lookup, 0)[codes]  # code -1 (missing) picks the appended 0
+    return bins.astype(np.int64), len(categories) + 2

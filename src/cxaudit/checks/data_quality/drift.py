@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
-from cxaudit.checks.data_quality._common import attribute_column, group_key, plural
-from cxaudit.context import AuditContext
+from cxaudit.checks.data_quality._common import attribute_column, plural
+from cxaudit.context import UNKNOWN_GROUP, AuditContext
 from cxaudit.engines.base import Binning
 from cxaudit.result import Metric, Status
 
@@ -72,37 +71,50 @@ def _binnings(ctx: AuditContext, params: DriftParams, columns: list[str]) -> dic
         pd.api.types.is_numeric_dtype(schema[c]) and not pd.api.types.is_bool_dtype(schema[c]))]
     probs = [i / params.bins for i in range(1, params.bins)]
     quantiles = engine.quantiles(reference, numeric, probs, coerce_numeric=params.numeric)
+    top = engine.top_values(reference, [c for c in columns if c not in numeric],
+                            params.max_categories)
     binnings = {}
     for column in columns:
         if column in numeric:
             binnings[column] = Binning(edges=sorted(set(quantiles[column])),
                                        coerce_numeric=column in params.numeric)
         else:
-            counts = engine.count_by(reference, [column])
-            counts = counts[counts[column].notna()].sort_values(["count", column],
-                                                               ascending=[False, True])
-            binnings[column] = Binning(categories=list(counts[column][:params.max_categories]))
+            binnings[column] = Binning(categories=top[column])
     return binnings
 
 
-def _histograms(table: Any, groups: list[str]) -> dict[tuple[str, ...], dict[int, int]]:
-    out: dict[tuple[str, ...], dict[int, int]] = {}
-    for values in table.to_dict("records"):
-        key = tuple(group_key(values[g]) for g in groups)
-        bucket = out.setdefault(key, {})
-        bucket[int(values["bin"])] = bucket.get(int(values["bin"]), 0) + int(values["count"])
+def _long(tables: dict[str, pd.DataFrame], keys: list[str], names: list[str]) -> pd.DataFrame:
+    """All columns' histograms in one frame: column, group attributes as text, bin, count."""
+    parts = []
+    for column, table in tables.items():
+        part = table.rename(columns=dict(zip(keys, names, strict=True)))
+        part.insert(0, "column", column)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    for name in names:
+        text = out[name].astype("string").str.strip()
+        out[name] = text.mask(text.isna() | (text == ""), UNKNOWN_GROUP).astype(object)
     return out
 
 
-def _marginal(hist: dict[tuple[str, ...], dict[int, int]], position: int | None
-              ) -> dict[tuple[str, ...], dict[int, int]]:
-    out: dict[tuple[str, ...], dict[int, int]] = {}
-    for key, bins in hist.items():
-        short = () if position is None else (key[position],)
-        bucket = out.setdefault(short, {})
-        for b, c in bins.items():
-            bucket[b] = bucket.get(b, 0) + c
-    return out
+def psi_table(reference: pd.DataFrame, current: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """PSI per combination of ``by`` from long histograms (``by`` + bin + count).
+
+    Returns ``by`` columns plus ``psi``, ``n_reference`` and ``n_current``.
+    """
+    keys = [*by, "bin"]
+    both = pd.concat([reference.groupby(keys)["count"].sum().rename("e"),
+                      current.groupby(keys)["count"].sum().rename("a")], axis=1).fillna(0)
+    totals = both.groupby(level=by).transform("sum")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        e = np.maximum(both["e"] / totals["e"], EPSILON)
+        a = np.maximum(both["a"] / totals["a"], EPSILON)
+        terms = (a - e) * np.log(a / e)
+    out = pd.DataFrame({"psi": terms.groupby(level=by).sum(),
+                        "n_reference": both["e"].groupby(level=by).sum(),
+                        "n_current": both["a"].groupby(level=by).sum()})
+    out.loc[(out["n_reference"] == 0) | (out["n_current"] == 0), "psi"] = np.nan
+    return out.reset_index()
 
 
 class Drift(Check):
@@ -152,33 +164,30 @@ class Drift(Check):
         metrics: list[Metric] = []
         worst: list[tuple[float, str]] = []
         small: set[str] = set()
-        scopes: list[tuple[str | None, int | None]] = [(None, None)]
-        scopes += [(a, i) for i, a in enumerate(attributes)]
-        for column in columns:
-            cur = _histograms(current[column], current_by)
-            ref = _histograms(reference[column], attributes)
-            for attribute, position in scopes:
-                cur_m, ref_m = _marginal(cur, position), _marginal(ref, position)
-                for key in sorted(set(cur_m) | set(ref_m)):
-                    group = {attribute: key[0]} if attribute else {}
-                    a, e = cur_m.get(key, {}), ref_m.get(key, {})
-                    bins = sorted(set(a) | set(e))
-                    n_cur, n_ref = sum(a.values()), sum(e.values())
-                    where = {"column": column, **group}
-                    if attribute and min(n_cur, n_ref) < params.min_group_size:
-                        small.add(f"{attribute}={key[0]}")
-                        metrics.append(Metric(name="psi", group=where, value=None, n=n_cur,
-                                              status=Status.INSUFFICIENT_DATA,
-                                              note=f"{n_cur} current / {n_ref} reference rows"))
-                        continue
-                    value = psi([e.get(b, 0) for b in bins], [a.get(b, 0) for b in bins])
-                    status = (Status.FAIL if value >= params.block else
-                              Status.WARN if value >= params.warn else Status.PASS)
-                    metrics.append(Metric(name="psi", group=where, value=value, n=n_cur,
-                                          threshold={"max": params.warn}, status=status,
-                                          note=f"{n_ref} reference rows"))
-                    label = column + (f" [{attribute}={key[0]}]" if attribute else "")
-                    worst.append((value, label))
+        cur = _long(current, current_by, attributes)
+        ref = _long(reference, attributes, attributes)
+        for attribute in [None, *attributes]:
+            by = ["column", *([attribute] if attribute else [])]
+            table = psi_table(ref, cur, by)
+            for row in table.itertuples(index=False):
+                column, key = row[0], (str(row[1]) if attribute else None)
+                nc, nr = int(row.n_current), int(row.n_reference)
+                where = {"column": column, **({attribute: key} if attribute else {})}
+                if attribute and min(nc, nr) < params.min_group_size:
+                    small.add(f"{attribute}={key}")
+                    metrics.append(Metric(name="psi", group=where, value=None, n=nc,
+                                          status=Status.INSUFFICIENT_DATA,
+                                          note=f"{nc} current / {nr} reference rows"))
+                    continue
+                value = float(row.psi)
+                status = (Status.FAIL if value >= params.block else
+                          Status.WARN if value >= params.warn else Status.PASS)
+                metrics.append(Metric(name="psi", group=where, value=value, n=nc,
+                                      threshold={"max": params.warn}, status=status,
+                                      note=f"{nr} reference rows"))
+                worst.append((value, column + (f" [{attribute}={key}]" if attribute else "")))
+        order = {c: i for i, c in enumerate(columns)}
+        metrics.sort(key=lambda m: (order[m.group["column"]], len(m.group)))
         worst.sort(key=lambda item: (-item[0], item[1]))
         blocking = [f"{label} {v:.2f}" for v, label in worst if v >= params.block]
         warning = [f"{label} {v:.2f}" for v, label in worst if params.warn <= v < params.block]
