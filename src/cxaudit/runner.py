@@ -6,8 +6,10 @@ result (the gate fails closed) and never stops the other checks.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -26,6 +28,8 @@ from cxaudit.result import (
     decide_verdict,
 )
 
+LOGGER = logging.getLogger("cxaudit.runner")
+Progress = Callable[[int, int, str], None]
 KEY_PACKAGES = ("cxaudit", "numpy", "pandas", "scikit-learn", "scipy", "fairlearn", "pydantic",
                 "skops", "shap", "great-expectations", "mlflow")
 _NEEDS = {
@@ -87,9 +91,20 @@ def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
                        metrics=outcome.metrics, details=outcome.details)
 
 
-def run_checks(ctx: AuditContext) -> tuple[CheckResult, ...]:
-    """Run every declared check in policy order."""
-    return tuple(run_check(params, ctx) for params in ctx.policy.checks)
+def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[CheckResult, ...]:
+    """Run every declared check in policy order; ``progress(done, total, check_id)``."""
+    results = []
+    total = len(ctx.policy.checks)
+    for index, params in enumerate(ctx.policy.checks):
+        started = time.perf_counter()
+        result = run_check(params, ctx)
+        seconds = round(time.perf_counter() - started, 3)
+        LOGGER.info("check %s: %s in %.2f s", params.id, result.status.value, seconds,
+                    extra={"check": params.id, "status": result.status.value, "seconds": seconds})
+        results.append(result)
+        if progress is not None:
+            progress(index + 1, total, params.id)
+    return tuple(results)
 
 
 @dataclass(frozen=True)
@@ -115,7 +130,7 @@ def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any)
                        detail={k: v for k, v in detail.items() if v is not None})
 
 
-def audit(inputs: AuditInputs) -> AuditResult:
+def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     """Run a whole audit from files; raise :class:`InputError` for bad input."""
     from cxaudit.engines import get_engine
     from cxaudit.loaders.data import read_table
@@ -127,13 +142,15 @@ def audit(inputs: AuditInputs) -> AuditResult:
     policy = load_policy(inputs.policy)
     engine = get_engine(inputs.engine)
     frame = read_table(inputs.data, role="data")
+    LOGGER.info("read %s: %d rows, %d columns", Path(inputs.data).name, len(frame),
+                frame.shape[1], extra={"rows": len(frame)})
     consent = read_table(inputs.consent, role="consent ledger") if inputs.consent else None
     reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
              if inputs.model else None)
     return audit_loaded(
         policy, frame, engine=engine, model=model, consent=consent, reference=reference,
-        seed=inputs.seed, started=started, clock=clock,
+        seed=inputs.seed, started=started, clock=clock, progress=progress,
         records={
             "data": _record("data", inputs.data, rows=len(frame)),
             **({"consent": _record("consent", inputs.consent, rows=len(consent))}
@@ -146,7 +163,8 @@ def audit(inputs: AuditInputs) -> AuditResult:
 
 def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, consent: Any = None,
                  reference: Any = None, seed: int = 0, records: dict[str, InputRecord] | None = None,
-                 started: datetime | None = None, clock: float | None = None) -> AuditResult:
+                 started: datetime | None = None, clock: float | None = None,
+                 progress: Progress | None = None) -> AuditResult:
     """Run an audit on already-loaded inputs (used by the CLI, the demo and MLflow)."""
     from cxaudit.context import build_context
 
@@ -155,7 +173,7 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
     ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,
                         seed=seed)
     check_requirements(ctx)
-    results = run_checks(ctx)
+    results = run_checks(ctx, progress)
     verdict, reason = decide_verdict(results)
     inputs = dict(records or {})
     inputs["policy"] = InputRecord(kind="policy", path=Path(policy.source).name,

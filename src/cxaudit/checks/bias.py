@@ -138,7 +138,13 @@ class SelectionRate(Check):
         overall_n = int(total["count"].sum())
         overall = float(total.loc[total[DECISION] == 1, "count"].sum() / overall_n)
         metrics.append(Metric(name="selection_rate", value=overall, n=overall_n))
-        for attributes in ctx.group_sets(params.attributes):
+        attribute_sets = ctx.group_sets(params.attributes)
+        if isinstance(params.reference, dict):
+            # A named reference group applies to the attribute set it names.
+            attribute_sets = [a for a in attribute_sets if set(a) == set(params.reference)]
+        elif params.reference not in (None, "best", "overall"):
+            attribute_sets = [a for a in attribute_sets if len(a) == 1]
+        for attributes in attribute_sets:
             columns = [group_column(a) for a in attributes]
             counts = ctx.engine.count_by(ctx.frame, [*columns, DECISION])
             table = counts.pivot_table(index=columns, columns=DECISION, values="count",

@@ -128,6 +128,7 @@ class PolicyEnvelope(_Section):
     """Everything in a policy but the check declarations (validated per type)."""
 
     cxaudit: Literal[1] = Field(description="Policy format version (not the package version).")
+    description: str | None = Field(default=None, description="What this policy is for.")
     extends: list[str] = Field(default_factory=list)
     system: System
     data: DataSpec = Field(default_factory=DataSpec)

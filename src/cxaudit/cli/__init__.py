@@ -1,0 +1,106 @@
+"""The ``cxaudit`` command line: a thin Click group whose commands load lazily.
+
+Subcommands live in their own modules and are imported only when invoked, so
+``cxaudit --help`` stays instant (no pandas, scikit-learn, shap, GX or MLflow).
+Errors carry their exit code: 2 for bad input, 3 for internal errors; a
+traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+import click
+
+from cxaudit import __version__
+
+#: name → (module, attribute, one-line help shown by ``cxaudit --help``)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "audit": ("cxaudit.cli.audit", "audit", "Audit a model and its data against a policy."),
+    "demo": ("cxaudit.cli.demo", "demo", "Train a churn model on real data and audit it."),
+    "policy": ("cxaudit.cli.policy", "policy", "Validate, list and describe policies."),
+    "explain": ("cxaudit.cli.explain", "explain", "Show the documentation of a check type."),
+    "report": ("cxaudit.cli.report", "report", "Compare audit reports (report diff)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when it runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: D102
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: D102
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not ctx.resilient_parsing:
+            from cxaudit.config import command_defaults
+
+            defaults = command_defaults(command, cmd_name, os.getcwd())
+            if defaults:
+                ctx.default_map = {**(ctx.default_map or {}), cmd_name: defaults}
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List subcommands from the table, without importing them."""
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:  # noqa: D102
+        from cxaudit.errors import EXIT_INTERNAL, CxauditError
+
+        try:
+            return super().invoke(ctx)
+        except CxauditError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc.format()}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted: no report was written or replaced", err=True)
+            ctx.exit(130)
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
+                       "  this is a bug in cxaudit, not in your input; rerun with --debug for "
+                       "the traceback and report it", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                              "auto_envvar_prefix": "CXAUDIT"})
+@click.version_option(__version__, "--version", prog_name="cxaudit")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of short error messages.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the audit is doing.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Format of log lines on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, log_format: str) -> None:
+    """Audit customer-experience models for data quality, consent, bias and explainability.
+
+    Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
+    2 usage error or invalid input, 3 internal error.
+
+    Defaults come from cxaudit.toml or [tool.cxaudit.<command>] in pyproject.toml,
+    and from CXAUDIT_<COMMAND>_<OPTION> environment variables. Shell completion:
+    eval "$(_CXAUDIT_COMPLETE=bash_source cxaudit)" (or zsh_source, fish_source).
+    """
+    from cxaudit.logs import configure
+
+    ctx.ensure_object(dict)
+    ctx.obj.update(debug=debug, quiet=quiet, verbose=verbose)
+    configure(verbosity=-1 if quiet else (1 if verbose else 0), fmt=log_format)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="cxaudit")

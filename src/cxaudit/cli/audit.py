@@ -1,0 +1,69 @@
+"""``cxaudit audit``: run a policy against a model and its data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+FORMAT_CHOICES = ("json", "html", "md", "junit", "pdf", "model-card")
+
+
+def parse_formats(value: str) -> list[str]:
+    """``json,html`` → ``["json", "html"]``; unknown names are a usage error."""
+    formats = [f.strip().lower() for f in value.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMAT_CHOICES]
+    if unknown or not formats:
+        raise click.BadParameter(f"unknown format(s) {', '.join(unknown) or '(none)'}; "
+                                 f"choose from {', '.join(FORMAT_CHOICES)}", param_hint="--format")
+    return list(dict.fromkeys(formats))
+
+
+@click.command()
+@click.option("--policy", "policy", required=True, type=click.Path(dir_okay=False),
+              help="Policy YAML file.")
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=False),
+              help="Customer data to audit (CSV or Parquet).")
+@click.option("--model", "model", default=None,
+              help="Model: a .skops file, or .joblib/.pkl with --trust-model.")
+@click.option("--consent", "consent", default=None, type=click.Path(dir_okay=False),
+              help="Consent ledger (CSV or Parquet).")
+@click.option("--reference", "reference", default=None, type=click.Path(dir_okay=False),
+              help="Reference (training) data for drift checks.")
+@click.option("--out", "out", default="cxaudit-report", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for the reports.")
+@click.option("--format", "format", default="json,html,md,junit", show_default=True,
+              help="Comma-separated report formats: json, html, md, junit, pdf, model-card.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--trust-model", is_flag=True,
+              help="Allow loading pickle/joblib models (they run code when loaded).")
+@click.option("--model-sha256", default=None, help="Refuse the model unless its SHA-256 matches.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling.")
+@click.option("--engine", default="local", show_default=True, help="Computation engine.")
+@click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Folder with custom report templates (copy of cxaudit's reports/).")
+@click.pass_context
+def audit(ctx: click.Context, policy: str, data: str, model: str | None,
+          consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
+          strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str,
+          templates: str | None) -> None:
+    """Audit a model and its data against a policy and write the reports.
+
+    Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
+    2 invalid input, 3 internal error (the gate fails closed).
+    """
+    from cxaudit.cli._output import exit_code, print_summary, progress_reporter
+    from cxaudit.render import write_reports
+    from cxaudit.runner import AuditInputs
+    from cxaudit.runner import audit as run_audit
+
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    chosen = parse_formats(format)
+    result = run_audit(AuditInputs(
+        policy=policy, data=data, model=model, consent=consent,
+        reference=reference, trust_model=trust_model, model_sha256=model_sha256,
+        engine=engine, seed=seed), progress=progress_reporter(quiet))
+    written = write_reports(result, out, chosen,
+                            templates=Path(templates) if templates else None)
+    print_summary(result, written, quiet=quiet)
+    ctx.exit(exit_code(result, strict=strict))

@@ -1,0 +1,32 @@
+"""``cxaudit explain``: a check type's documentation (its docstring)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("check_type", required=False)
+@click.option("--list", "list_all", is_flag=True, help="List every registered check type.")
+def explain(check_type: str | None, list_all: bool) -> None:
+    """Print what CHECK_TYPE measures, why, and a policy example."""
+    from cxaudit.checks.registry import load_registry
+    from cxaudit.errors import InputError
+
+    registry = load_registry()
+    if list_all or not check_type:
+        for name in registry.types():
+            click.echo(f"{name:<32} {registry.checks[name].title()}")
+        for name, reason in registry.broken.items():
+            click.echo(f"{name:<32} [failed to load] {reason}", err=True)
+        return
+    cls = registry.get(check_type)
+    if cls is None:
+        close = registry.closest(check_type)
+        raise InputError(f"unknown check type {check_type!r}",
+                         hint=f"did you mean {', '.join(close)}?" if close
+                         else "run `cxaudit explain --list`")
+    click.echo(f"{cls.type}\n")
+    click.echo(cls.documentation())
+    if cls.rule:
+        click.echo(f"\nStands for: {cls.rule}")

@@ -1,0 +1,60 @@
+"""Renderers: the AuditResult as JSON, Markdown, HTML and JUnit.
+
+Nothing renders inside a check. Every file is written atomically, so an
+interrupted run leaves the previous report intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cxaudit.render.files import atomic_write
+from cxaudit.result import AuditResult
+
+FORMATS = {
+    "json": "audit.json",
+    "md": "audit.md",
+    "html": "audit.html",
+    "junit": "audit.junit.xml",
+    "pdf": "audit.pdf",
+    "model-card": "model-card.md",
+}
+
+
+def render(result: AuditResult, fmt: str, *, templates: Path | None = None) -> str | bytes:
+    """Render ``result`` in one format (bytes for PDF)."""
+    if fmt == "pdf":
+        from cxaudit.render.pdf import render_pdf
+
+        return render_pdf(result, templates=templates)
+    if fmt == "model-card":
+        from cxaudit.render.model_card import render_model_card_markdown
+
+        return render_model_card_markdown(result, templates=templates)
+    if fmt == "json":
+        return result.to_json()
+    if fmt == "junit":
+        from cxaudit.render.junit import render_junit
+
+        return render_junit(result)
+    from cxaudit.render.templated import render_template
+
+    return render_template(result, fmt, templates=templates)
+
+
+def write_reports(result: AuditResult, out_dir: str | Path, formats: list[str], *,
+                  templates: Path | None = None) -> dict[str, Path]:
+    """Render every format first, then write each file atomically."""
+    out = Path(out_dir)
+    rendered = {fmt: render(result, fmt, templates=templates) for fmt in formats}
+    out.mkdir(parents=True, exist_ok=True)
+    if "model-card" in formats:
+        from cxaudit.render.model_card import model_card_json
+
+        rendered["model-card-json"] = model_card_json(result)
+    written = {}
+    for fmt, text in rendered.items():
+        path = out / (FORMATS.get(fmt) or "model-card.json")
+        atomic_write(path, text)
+        written[fmt] = path
+    return written
