@@ -10,8 +10,9 @@ from cxaudit.engines.base import Binning
 from cxaudit.engines.local import LocalEngine
 
 
-@pytest.fixture
-def frame() -> pd.DataFrame:
+@pytest.fixture(params=["str", "object"])
+def frame(request) -> pd.DataFrame:
+    """Text as pandas' default (Arrow-backed) strings, and as plain Python objects."""
     rng = np.random.default_rng(11)
     n = 2_000
     out = pd.DataFrame({
@@ -21,6 +22,7 @@ def frame() -> pd.DataFrame:
         "t": rng.choice(["u", "v", " ", "", None], size=n),
     })
     out.loc[rng.choice(n, 100, replace=False), "x"] = np.nan
+    out["t"] = out["t"].astype(request.param)
     return out
 
 
@@ -61,6 +63,9 @@ def test_duplicates_quantiles_datetimes(frame):
     assert repeated == frame.duplicated(["g", "h"]).sum()
     assert keys == frame[frame.duplicated(["g", "h"])].drop_duplicates(["g", "h"]).shape[0]
     assert len(examples) == min(5, keys)
+    top = engine.top_values(frame, ["t"], 2)["t"]
+    assert top == frame["t"].value_counts().sort_index().sort_values(
+        ascending=False, kind="stable").index[:2].tolist()
     q = engine.quantiles(frame, ["x"], [0.25, 0.5])["x"]
     assert q == pytest.approx(np.nanquantile(frame["x"], [0.25, 0.5]))
     times = pd.DataFrame({"t": ["2026-01-01T00:00:00+01:00", "2026-01-02T00:00:00Z", "no"]})

@@ -135,8 +135,16 @@ class LocalEngine(Engine):
                    limit: int) -> dict[str, list[Any]]:
         out = {}
         for column in columns:
-            codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            arrow = _arrow_strings(frame[column])
+            if arrow is not None:  # hash aggregation in Arrow, no per-row codes
+                import pyarrow.compute as pc
+
+                pairs = pc.value_counts(arrow.drop_null())
+                uniques = pairs.field("values").to_pylist()
+                counts = np.asarray(pairs.field("counts").to_numpy(zero_copy_only=False))
+            else:
+                codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+                counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
             keep = np.argsort(-counts, kind="stable")[: max(limit * 4, limit + 50)]
             ranked = sorted(keep.tolist(), key=lambda i: (-counts[i], str(uniques[i])))
             out[column] = [uniques[i] for i in ranked[:limit]]
@@ -158,8 +166,27 @@ class LocalEngine(Engine):
         return out
 
 
+def _arrow_strings(series: pd.Series) -> Any:
+    """The Arrow ChunkedArray behind a pyarrow-backed text column, else None."""
+    dtype = series.dtype
+    storage = getattr(dtype, "storage", None)
+    if (isinstance(dtype, pd.StringDtype) and storage == "pyarrow") or (
+            isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype)):
+        import pyarrow as pa
+
+        array = series.array.__arrow_array__()
+        return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+    return None
+
+
 def _missing_mask(series: pd.Series, blank_is_missing: bool) -> np.ndarray:
     mask = series.isna().to_numpy()
+    arrow = _arrow_strings(series) if blank_is_missing else None
+    if arrow is not None:  # vectorised in Arrow: empty or all-whitespace text
+        import pyarrow.compute as pc
+
+        blank = pc.or_(pc.equal(pc.utf8_length(arrow), 0), pc.utf8_is_space(arrow))
+        return mask | pc.fill_null(blank, False).to_numpy(zero_copy_only=False).astype(bool)
     if blank_is_missing and (pd.api.types.is_string_dtype(series) or series.dtype == object):
         # Test the distinct values only: text columns repeat a few values many times.
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
@@ -179,7 +206,11 @@ def _group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd
         code = np.where(code < 0, len(unique), code).astype(np.int64)
         uniques.append([*list(unique), None])
         flat = flat * len(uniques[-1]) + code
-    used, flat = np.unique(flat, return_inverse=True)
+    counts = np.bincount(flat)
+    used = np.flatnonzero(counts)
+    compact = np.zeros(len(counts), dtype=np.int64)
+    compact[used] = np.arange(len(used))
+    flat = compact[flat]
     keys: dict[str, list[Any]] = {}
     remainder = used
     for column, unique in reversed(list(zip(by, uniques, strict=True))):
@@ -202,6 +233,17 @@ def _bin_codes(series: pd.Series, binning: Binning) -> tuple[np.ndarray, int]:
         bins[np.isnan(values)] = 0
         return bins.astype(np.int64), len(binning.edges) + 2
     categories = list(binning.categories or [])
+    arrow = _arrow_strings(series)
+    if arrow is not None and all(isinstance(c, str) for c in categories):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # One hash lookup per value against the few categories, in Arrow.
+        found = pc.index_in(arrow, value_set=pa.array(categories, type=pa.string()))
+        found = pc.fill_null(found, len(categories)).to_numpy(zero_copy_only=False)
+        bins = found.astype(np.int64) + 1
+        bins[series.isna().to_numpy()] = 0
+        return bins, len(categories) + 2
     # Factorise first (fast on Arrow strings), then look the few distinct values up.
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
