@@ -140,14 +140,19 @@ class LocalEngine(Engine):
                 import pyarrow.compute as pc
 
                 pairs = pc.value_counts(arrow.drop_null())
-                uniques = pairs.field("values").to_pylist()
+                values = pairs.field("values")
                 counts = np.asarray(pairs.field("counts").to_numpy(zero_copy_only=False))
             else:
                 codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+                values = list(uniques)
                 counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            keep = np.argsort(-counts, kind="stable")[: max(limit * 4, limit + 50)]
-            ranked = sorted(keep.tolist(), key=lambda i: (-counts[i], str(uniques[i])))
-            out[column] = [uniques[i] for i in ranked[:limit]]
+            # Candidates by count, then ties broken by text; only these become Python values.
+            keep = np.argsort(-counts, kind="stable")[: limit + 50].tolist()
+            picked = (values.take(keep).to_pylist() if arrow is not None
+                      else [values[i] for i in keep])
+            ranked = sorted(zip(picked, keep, strict=True),
+                            key=lambda item: (-counts[item[1]], str(item[0])))
+            out[column] = [value for value, _ in ranked[:limit]]
         return out
 
     def binned_counts(self, frame: pd.DataFrame, binnings: dict[str, Binning],  # noqa: D102
