@@ -149,7 +149,12 @@ def test_own_suite_relative_to_policy(audit, telco, tmp_path, monkeypatch):
         - id: ids
           type: data.suite
           suite: suites/ids.yaml
+        - id: tenure-known
+          type: data.expectation
+          expectation: expect_column_values_to_not_be_null
+          column: tenure
         """, telco)
+    assert checks["tenure-known"].status is Status.PASS  # a broken suite spoils no other check
     # Not found from the working directory at load time: validated when the audit runs.
     assert checks["ids"].status is Status.ERROR
     assert "ids.yaml:6:5: unknown argument `colum`" in checks["ids"].summary

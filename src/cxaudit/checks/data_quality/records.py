@@ -159,7 +159,7 @@ class Freshness(Check):
                 f"recorded in (`timezone: UTC` or e.g. `timezone: Europe/Paris`) at "
                 f"{ctx.policy.locate('checks', params.id)}."))
         else:
-            newest = newest.tz_localize(ZoneInfo(params.timezone), ambiguous="NaT",
+            newest = newest.tz_localize(ZoneInfo(params.timezone), ambiguous=True,
                                         nonexistent="shift_forward").tz_convert("UTC")
             zone_note = f"naive timestamps read as {params.timezone}"
         as_of = (params.as_of or datetime.now(timezone.utc)).astimezone(timezone.utc)
@@ -185,5 +185,5 @@ def _utc(value: Any, aware: bool, zone: str | None) -> str | None:
         return None
     if aware:
         return value.tz_convert("UTC").isoformat()
-    return value.tz_localize(ZoneInfo(zone or "UTC"), ambiguous="NaT",
+    return value.tz_localize(ZoneInfo(zone or "UTC"), ambiguous=True,
                              nonexistent="shift_forward").tz_convert("UTC").isoformat()
