@@ -48,3 +48,22 @@ def test_gx_context_is_ephemeral_without_analytics():
     assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
     assert type(session._context).__name__ == "EphemeralDataContext"
     assert session._context.config.analytics_enabled is False
+
+
+def test_gx_never_opens_a_connection(monkeypatch):
+    import socket
+
+    import pandas as pd
+
+    from cxaudit.checks.gx_adapter import GxSession, build_expectation
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[1:]}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    session = GxSession()
+    frame = pd.DataFrame({"a": [1, 2, None]})
+    results = session.validate(frame, [("k", build_expectation(
+        "expect_column_values_to_not_be_null", {"column": "a"}, key="k"))])
+    assert results["k"].result["unexpected_count"] == 1

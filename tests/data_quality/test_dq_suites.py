@@ -159,3 +159,25 @@ def test_own_suite_relative_to_policy(audit, telco, tmp_path, monkeypatch):
     assert checks["ids"].status is Status.ERROR
     assert "ids.yaml:6:5: unknown argument `colum`" in checks["ids"].summary
     assert "ids.yaml:5:5: `column` is required" in checks["ids"].summary
+
+
+def test_profile_contacts_are_masked(audit, telco):
+    frame = telco.head(200).copy()
+    frame["email"] = [f"person{i}@example.com" for i in range(200)]
+    frame["phone"] = [f"+44 20 7946 {i:04d}" for i in range(200)]
+    frame.loc[:9, "email"] = [f"jane.doe{i}-at-example.com" for i in range(10)]
+    frame.loc[:4, "phone"] = "call me maybe"
+    checks, result = audit("""
+        - id: profile
+          type: data.suite
+          suite: customer-profile
+          columns: {customer_id: customerID}
+        """, frame)
+    details = {d.get("kwargs", {}).get("column"): d for d in checks["profile"].details["expectations"]
+               if "skipped" not in d and d["expectation"] == "expect_column_values_to_match_regex"}
+    assert details["email"]["unexpected_count"] == 10  # checked although optional: present
+    assert details["phone"]["unexpected_count"] == 5
+    text = result.to_json()
+    assert "jane.doe" not in text and "call me maybe" not in text
+    assert details["email"]["examples"][0] == "j" + "*" * 22 + "m"
+    assert details["email"]["example_ids"][0] == hash_id(frame["customerID"].iloc[0])
