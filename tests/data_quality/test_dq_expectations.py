@@ -271,3 +271,11 @@ def test_reserved_argument(write_policy):
         """)
     assert problem.path == "checks[0].result_format"
     assert "set by cxaudit" in problem.message
+
+
+def test_gx_error_messages_are_scrubbed():
+    from cxaudit.checks.gx_adapter import scrub
+
+    assert scrub("could not convert string to float: 'jane@example.com'", ["tenure"]) == (
+        "could not convert string to float: 'j**************m'")
+    assert scrub('The column "tenure" in BatchData', ["tenure"]) == 'The column "tenure" in BatchData'

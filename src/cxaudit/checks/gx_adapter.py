@@ -296,12 +296,17 @@ def fold(result: Any, frame: Any, id_column: str | None) -> GxRun:
     info = result.exception_info or {}
     error = None
     if info.get("raised_exception"):
-        error = str(info.get("exception_message") or "GX raised an exception")[:300]
+        error = str(info.get("exception_message") or "GX raised an exception")
     else:  # exception_info can be {metric id: {...}} when a metric failed
         for value in info.values():
             if isinstance(value, dict) and value.get("raised_exception"):
-                error = str(value.get("exception_message") or "GX raised an exception")[:300]
+                error = str(value.get("exception_message") or "GX raised an exception")
                 break
+    if error is not None:
+        named = [str(v) for k in _COLUMN_ARGUMENTS for v in
+                 (kwargs.get(k) if isinstance(kwargs.get(k), (list, tuple)) else [kwargs.get(k)])
+                 if v is not None]
+        error = scrub(error, [*_columns(frame), *named])[:300]
     column = kwargs.get("column")
     masked: dict[str, Any] = {}
     for field in ("element_count", "unexpected_count", "unexpected_percent", "missing_count",
@@ -320,6 +325,22 @@ def fold(result: Any, frame: Any, id_column: str | None) -> GxRun:
     severity = getattr(getattr(config, "severity", None), "value", None) or "critical"
     return GxRun(expectation=config.type, kwargs=_jsonable(kwargs), success=bool(result.success),
                  severity=str(severity), result=masked, error=error)
+
+
+def scrub(message: str, columns: Sequence[str] = ()) -> str:
+    """Mask quoted values in an error message (``could not convert 'jane@x.com'``).
+
+    Quoted column names stay readable: they come from the policy, not the data.
+    """
+    import re
+
+    known = set(columns)
+
+    def mask(match: re.Match[str]) -> str:
+        quote, text = match.group(1), match.group(2)
+        return match.group(0) if text in known else f"{quote}{mask_value(text)}{quote}"
+
+    return re.sub(r"(['\"])(.*?)\1", mask, message)
 
 
 def _hashed_ids(frame: Any, id_column: str, rows: list[Any]) -> list[str]:
@@ -381,4 +402,5 @@ def _jsonable(value: Any) -> Any:
 
 
 __all__ = ["ExpectationSpecError", "GxRun", "GxSession", "argument_names", "build_expectation",
-           "expectation_class", "expectation_names", "fold", "gx", "mask_example", "mask_observed"]
+           "expectation_class", "expectation_names", "fold", "gx", "mask_example", "mask_observed",
+           "scrub"]
