@@ -101,3 +101,16 @@ def test_drift_thresholds_and_missing_reference(audit, telco):
         """, telco)
     assert checks["drift"].status is Status.ERROR
     assert "--reference" in checks["drift"].summary
+
+
+def test_reference_without_a_protected_attribute_compares_overall(audit, telco):
+    checks, _ = audit("""
+        - id: drift
+          type: data.drift
+          columns: [tenure]
+        """, telco, reference=telco.drop(columns=["gender"]))
+    result = checks["drift"]
+    assert result.status is Status.PASS
+    assert "lacks it" in result.summary and "gender" in result.summary
+    groups = {tuple(sorted(m.group)) for m in result.metrics}
+    assert groups == {("column",), ("SeniorCitizen", "column")}

@@ -154,9 +154,11 @@ class Drift(Check):
                 f"Column(s) {', '.join(absent)} are missing from the audited or the reference data."))
         attributes = ctx.protected if params.attributes is None else list(params.attributes)
         missing_attrs = [a for a in attributes if a not in ref_columns]
-        if missing_attrs:
+        if missing_attrs and params.attributes is not None:
             return CheckOutcome(status=Status.ERROR, summary=(
                 f"Attribute(s) {', '.join(missing_attrs)} are missing from the reference data."))
+        # Protected attributes the reference lacks: compare overall only for them, and say so.
+        attributes = [a for a in attributes if a not in missing_attrs]
         binnings = _binnings(ctx, params, columns)
         current_by = [attribute_column(ctx, a) for a in attributes]
         current = ctx.engine.binned_counts(ctx.frame, binnings, current_by)
@@ -195,7 +197,8 @@ class Drift(Check):
         details = {"bins": {c: ({"quantile_edges": b.edges} if b.edges is not None else
                                 {"categories": len(b.categories or [])})
                             for c, b in binnings.items()},
-                   "not_judged": sorted(small)}
+                   "not_judged": sorted(small),
+                   "attributes_missing_from_reference": missing_attrs}
         if blocking:
             status, summary = Status.FAIL, (
                 f"{plural(len(blocking), 'column/group')} drifted by PSI ≥ {params.block:g}: "
@@ -209,4 +212,7 @@ class Drift(Check):
             status, summary = Status.PASS, (
                 f"No drift: PSI below {params.warn:g} for {plural(len(columns), 'column')}"
                 f"{' overall and per group' if attributes else ''}{top}.")
+        if missing_attrs:
+            summary += (f" Not compared per group of {', '.join(missing_attrs)}: the reference "
+                        "data lacks it.")
         return CheckOutcome(status=status, summary=summary, metrics=tuple(metrics), details=details)
