@@ -46,6 +46,8 @@ def test_failing_expectation_reports_gx_counts(audit, telco):
     assert metric.value == pytest.approx(gx_result.result["unexpected_percent"])
     assert metric.value == pytest.approx(100 * blanks / len(telco))
     assert metric.n == len(telco)
+    (count,) = [m for m in result.metrics if m.name == "unexpected_count"]
+    assert count.value == blanks
     (detail,) = result.details["expectations"]
     assert detail["unexpected_count"] == blanks
     # The example rows are the blank ones, as salted hashes of their customer ids.
@@ -91,7 +93,8 @@ def test_passing_expectation_and_mostly_threshold(audit, telco):
           max_value: 60
         """, telco)
     assert checks["charges-numeric-mostly"].status is Status.PASS
-    (metric,) = checks["charges-numeric-mostly"].metrics
+    (metric,) = [m for m in checks["charges-numeric-mostly"].metrics
+                 if m.name == "unexpected_percent"]
     assert metric.threshold == {"max": pytest.approx(1.0)}
     assert checks["tenure-range"].status is Status.PASS
     mean = checks["mean-charges"]

@@ -97,6 +97,9 @@ def fold_outcome(specs: list[Spec], scopes: list[tuple[dict[str, str], dict[str,
                                       n=result.get("element_count"), threshold=_threshold(run),
                                       status=status, note=f"{run.expectation}: "
                                       f"{result.get('unexpected_count', 0)} unexpected"))
+                metrics.append(Metric(name="unexpected_count", group=where,
+                                      value=float(result.get("unexpected_count") or 0),
+                                      n=result.get("element_count"), note=run.expectation))
             elif isinstance(result.get("observed_value"), (int, float)):
                 metrics.append(Metric(name="observed_value", group=where,
                                       value=float(result["observed_value"]),
