@@ -25,7 +25,6 @@ from cxaudit.result import (
     CheckResult,
     InputRecord,
     Status,
-    decide_verdict,
 )
 
 LOGGER = logging.getLogger("cxaudit.runner")
@@ -37,6 +36,8 @@ _NEEDS = {
     "decision": ("has_decision", "decisions: data.prediction, data.score or --model"),
     "score": ("has_score", "scores: data.score or a model with predict_proba"),
     "model": ("model", "a model (--model)"),
+    "consent": ("consent", "a consent ledger: --consent FILE or consent.ledger in the policy"),
+    "reference": ("reference", "reference (training) data: --reference FILE"),
 }
 
 
@@ -58,7 +59,8 @@ def check_requirements(ctx: AuditContext) -> None:
         cls = registry.get(params.type)
         for need in sorted(getattr(cls, "requires", ())):
             attribute, what = _NEEDS.get(need, (None, need))
-            if attribute is not None and not getattr(ctx, attribute):
+            value = getattr(ctx, attribute) if attribute is not None else True
+            if value is None or value is False:
                 raise InputError(f"{ctx.policy.locate('checks', params.id, 'type')}: check "
                                  f"{params.id!r} ({params.type}) needs {what}",
                                  hint="provide it, or remove the check from the policy")
@@ -120,6 +122,7 @@ class AuditInputs:
     model_sha256: str | None = None
     engine: str = "local"
     seed: int = 0
+    waivers: str | None = None
 
 
 def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any) -> InputRecord:
@@ -133,6 +136,7 @@ def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any)
 def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     """Run a whole audit from files; raise :class:`InputError` for bad input."""
     from cxaudit.engines import get_engine
+    from cxaudit.evidence.waivers import load_waivers
     from cxaudit.loaders.data import read_table
     from cxaudit.loaders.model import load_model
     from cxaudit.policy.loader import load_policy
@@ -144,19 +148,24 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     frame = read_table(inputs.data, role="data")
     LOGGER.info("read %s: %d rows, %d columns", Path(inputs.data).name, len(frame),
                 frame.shape[1], extra={"rows": len(frame)})
-    consent = read_table(inputs.consent, role="consent ledger") if inputs.consent else None
+    consent_path = inputs.consent
+    if consent_path is None and policy.consent is not None and policy.consent.ledger:
+        consent_path = str(Path(policy.source).parent / policy.consent.ledger)
+    consent = read_table(consent_path, role="consent ledger") if consent_path else None
     reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
              if inputs.model else None)
+    waivers = load_waivers(inputs.waivers) if inputs.waivers else ()
     return audit_loaded(
         policy, frame, engine=engine, model=model, consent=consent, reference=reference,
-        seed=inputs.seed, started=started, clock=clock, progress=progress,
+        seed=inputs.seed, started=started, clock=clock, progress=progress, waivers=waivers,
         records={
             "data": _record("data", inputs.data, rows=len(frame)),
-            **({"consent": _record("consent", inputs.consent, rows=len(consent))}
+            **({"consent": _record("consent", consent_path, rows=len(consent))}
                if consent is not None else {}),
             **({"reference": _record("reference", inputs.reference, rows=len(reference))}
                if reference is not None else {}),
+            **({"waivers": _record("waivers", inputs.waivers)} if inputs.waivers else {}),
         },
     )
 
@@ -164,17 +173,31 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
 def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, consent: Any = None,
                  reference: Any = None, seed: int = 0, records: dict[str, InputRecord] | None = None,
                  started: datetime | None = None, clock: float | None = None,
-                 progress: Progress | None = None) -> AuditResult:
+                 progress: Progress | None = None, waivers: tuple[Any, ...] = ()) -> AuditResult:
     """Run an audit on already-loaded inputs (used by the CLI, the demo and MLflow)."""
     from cxaudit.context import build_context
+    from cxaudit.evidence.waivers import apply_waivers, verdict_with_waivers
 
     started = started or datetime.now(timezone.utc)
     clock = clock if clock is not None else time.perf_counter()
+    # A ledger that consent checks rely on must be valid (bad input, exit 2); when only
+    # data-quality checks read it, their findings describe its problems instead.
+    if consent is not None and any(c.type.startswith("consent.") for c in policy.checks):
+        from cxaudit.loaders.consent import prepare_consent
+
+        record = (records or {}).get("consent")
+        consent = prepare_consent(policy, frame, consent,
+                                  source=(record.path if record and record.path
+                                          else "consent ledger"))
     ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,
                         seed=seed)
     check_requirements(ctx)
     results = run_checks(ctx, progress)
-    verdict, reason = decide_verdict(results)
+    approvals = getattr(policy, "approvals", None)
+    results, waiver_report = apply_waivers(
+        results, (*getattr(policy, "waivers", ()), *waivers), started.date(),
+        approvers=approvals.waiver_approvers if approvals else None)
+    verdict, reason = verdict_with_waivers(results, waiver_report)
     inputs = dict(records or {})
     inputs["policy"] = InputRecord(kind="policy", path=Path(policy.source).name,
                                    sha256=policy.sha256,
@@ -193,8 +216,10 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         system=policy.system.model_dump(mode="json", exclude_none=True),
         checks=results,
         inputs=inputs,
-        settings={"seed": seed},
+        settings={"seed": seed, **({"approvals": {"required_roles": approvals.required_roles}}
+                                   if approvals and approvals.required_roles else {})},
         versions=package_versions(),
+        waivers=waiver_report,
         run={"started_at": started.isoformat(timespec="seconds"),
              "finished_at": finished.isoformat(timespec="seconds"),
              "duration_s": round(time.perf_counter() - clock, 3),

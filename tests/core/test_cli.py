@@ -74,8 +74,9 @@ def test_blocking_failure_exits_1_and_writes_every_format(runner, write, data_pa
     result = invoke(runner, "audit", "--policy", policy, "--data", data_path, "--out", out)
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Verdict: FAIL")
-    assert sorted(p.name for p in out.iterdir()) == ["audit.html", "audit.json",
-                                                     "audit.junit.xml", "audit.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["audit-trail.jsonl", "audit.html",
+                                                     "audit.json", "audit.junit.xml", "audit.md",
+                                                     "manifest.json"]
     report = json.loads((out / "audit.json").read_text())
     assert report["verdict"] == "fail" and report["checks"][0]["status"] == "fail"
 

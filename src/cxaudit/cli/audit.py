@@ -43,6 +43,13 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--engine", default="local", show_default=True, help="Computation engine.")
 @click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder with custom report templates (copy of cxaudit's reports/).")
+@click.option("--waivers", "waivers", default=None, type=click.Path(dir_okay=False),
+              help="YAML file with more waivers (a `waivers:` list, as in the policy).")
+@click.option("--sign-key", default=None, type=click.Path(dir_okay=False),
+              help="Ed25519 private key (PEM PKCS#8) to sign manifest.json with.")
+@click.option("--trail", default=None, type=click.Path(dir_okay=False),
+              help="Audit trail to log to (default: $CXAUDIT_TRAIL or OUT/audit-trail.jsonl).")
+@click.option("--no-trail", is_flag=True, help="Do not log this audit in an audit trail.")
 @click.option("--mlflow", "to_mlflow", is_flag=True,
               help="Log the audit as an MLflow run and tag the audited model version.")
 @click.option("--tracking-uri", default=None,
@@ -51,31 +58,43 @@ def parse_formats(value: str) -> list[str]:
 def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str,
-          templates: str | None, to_mlflow: bool = False, tracking_uri: str | None = None) -> None:
+          templates: str | None, waivers: str | None, sign_key: str | None,
+          trail: str | None, no_trail: bool, to_mlflow: bool = False,
+          tracking_uri: str | None = None) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
     2 invalid input, 3 internal error (the gate fails closed).
     """
     from cxaudit.cli._output import exit_code, print_summary, progress_reporter
+    from cxaudit.evidence.manifest import write_evidence
+    from cxaudit.evidence.signing import load_private_key
     from cxaudit.render import write_reports
     from cxaudit.runner import AuditInputs
     from cxaudit.runner import audit as run_audit
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     chosen = parse_formats(format)
+    if sign_key:
+        load_private_key(sign_key)  # a bad key is a usage error before the audit runs
+    inputs = AuditInputs(
+        policy=policy, data=data, model=model, consent=consent,
+        reference=reference, trust_model=trust_model, model_sha256=model_sha256,
+        engine=engine, seed=seed, waivers=waivers)
     scope = contextlib.nullcontext()
     if tracking_uri:  # models:/ and runs:/ URIs resolve against it too
         from cxaudit.integrations.mlflow_common import using_tracking
 
         scope = using_tracking(tracking_uri)
     with scope:
-        result = run_audit(AuditInputs(
-            policy=policy, data=data, model=model, consent=consent,
-            reference=reference, trust_model=trust_model, model_sha256=model_sha256,
-            engine=engine, seed=seed), progress=progress_reporter(quiet))
+        result = run_audit(inputs, progress=progress_reporter(quiet))
     written = write_reports(result, out, chosen,
                             templates=Path(templates) if templates else None)
+    evidence = write_evidence(out, result, inputs=inputs, sign_key=sign_key,
+                              trail=False if no_trail else (trail or True))
+    written["manifest"] = evidence.manifest_path
+    if evidence.signature_path is not None:
+        written["sig"] = evidence.signature_path
     print_summary(result, written, quiet=quiet)
     code = exit_code(result, strict=strict)
     if to_mlflow:

@@ -16,6 +16,7 @@ from pathlib import Path
 from cxaudit.resources import demo_dataset
 
 SEED = 20261123
+SNAPSHOT = "2026-10-01T00:00:00Z"
 CATEGORICAL = ["Partner", "Dependents", "PhoneService", "MultipleLines", "InternetService",
                "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",
                "StreamingMovies", "Contract", "PaperlessBilling", "PaymentMethod"]
@@ -68,6 +69,9 @@ def build_demo(out: Path) -> DemoFiles:
 
     out.mkdir(parents=True, exist_ok=True)
     customers = pd.read_csv(demo_dataset())
+    # The public table is one snapshot without dates; stamp it so consent is
+    # checked as of the moment the customers were scored (not a model input).
+    customers["snapshot_date"] = SNAPSHOT
     train, scored = train_test_split(customers, test_size=0.3, random_state=SEED,
                                      stratify=customers["Churn"])
     model = train_model(train)
@@ -77,7 +81,7 @@ def build_demo(out: Path) -> DemoFiles:
     sio.dump(model, files.model)
     scored.to_csv(files.data, index=False)
     train.to_csv(files.reference, index=False)
-    generate_ledger(customers, id_column="customerID", purpose="retention_offers",
-                    seed=SEED).to_csv(files.consent, index=False)
+    generate_ledger(customers, id_column="customerID", purpose="retention_offers", seed=SEED,
+                    timestamp_column="snapshot_date").to_csv(files.consent, index=False)
     shutil.copyfile(Path(__file__).with_name("policy.yaml"), files.policy)
     return files
