@@ -68,7 +68,8 @@ def test_audit_mlflow_logs_a_run_and_tags_the_version(registry, tmp_path):
     run = client.get_run(run_id)
     assert run.data.tags["cxaudit.verdict"] == "fail"
     logged = {a.path for a in client.list_artifacts(run_id, "cxaudit")}
-    assert logged == {"cxaudit/audit.json", "cxaudit/audit.md"}
+    # Every file of the report folder: the reports asked for and the evidence manifest.
+    assert {"cxaudit/audit.json", "cxaudit/audit.md", "cxaudit/manifest.json"} <= logged
 
 
 def test_audit_mlflow_unreachable_keeps_reports_and_fails_closed(registry, tmp_path):

@@ -56,7 +56,7 @@ def test_passing_model_is_promoted_tagged_and_logged(registry, promoted):
         hashlib.sha256(registry.train_csv.read_bytes()).hexdigest()
     assert run.data.params["cxaudit.model_uri"] == f"models:/{registry.name}/{registry.fair_version}"
     artifacts = [a.path for a in client.list_artifacts(outcome.run_id, "cxaudit")]
-    assert "cxaudit/audit.json" in artifacts
+    assert {"cxaudit/audit.json", "cxaudit/manifest.json"} <= set(artifacts)
     # The numbers in MLflow equal fairlearn's, computed from raw rows through another loader.
     expected = _reference_rates(registry, registry.fair_version)
     for gender, rate in expected.items():
@@ -189,3 +189,14 @@ def test_logging_failure_leaves_the_alias_untouched(registry, tmp_path, monkeypa
     assert not _has_alias(client, registry.name, "logged-only")
     assert (tmp_path / "audit.json").is_file()
     assert any(line.startswith("error: logging the audit to MLflow failed") for line in outcome.lines)
+
+
+def test_gate_reports_form_a_verifiable_evidence_bundle(promoted):
+    from cxaudit.evidence.verify import verify_bundle
+
+    _, out = promoted
+    report = verify_bundle(out)
+    assert report.ok, report.problems
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"]["data"]["sha256"] == json.loads(
+        (out / "audit.json").read_text())["inputs"]["data"]["sha256"]

@@ -89,10 +89,10 @@ def test_lineage_reports_a_changed_source_file(registry, tmp_path):
         warnings.simplefilter("ignore")
         mlflow.log_input(mlflow.data.from_pandas(frame, source=str(source), targets="churn"),
                          context="training")
-    loaded, record = training_data(run.info.run_id, model_uri="runs:/x/model")
+    loaded, record, _ = training_data(run.info.run_id, model_uri="runs:/x/model")
     assert record.detail["digest_matches"] is True and len(loaded) == 300
     frame.head(299).to_csv(source, index=False)  # someone edits the file after training
-    _, record = training_data(run.info.run_id, model_uri="runs:/x/model")
+    _, record, _ = training_data(run.info.run_id, model_uri="runs:/x/model")
     assert record.detail["digest_matches"] is False
     assert record.rows == 299
 

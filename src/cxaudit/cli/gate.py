@@ -27,11 +27,17 @@ from cxaudit.cli.audit import parse_formats
 @click.option("--strict", is_flag=True, help="Refuse on warnings too.")
 @click.option("--trust-model", is_flag=True,
               help="Allow models whose loading runs code (pickle/cloudpickle, custom pyfunc).")
+@click.option("--sign-key", default=None, type=click.Path(dir_okay=False),
+              help="Ed25519 private key (PEM PKCS#8) to sign manifest.json with.")
+@click.option("--trail", default=None, type=click.Path(dir_okay=False),
+              help="Audit trail to log to (default: $CXAUDIT_TRAIL or OUT/audit-trail.jsonl).")
+@click.option("--no-trail", is_flag=True, help="Do not log this audit in an audit trail.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling.")
 @click.pass_context
 def gate(ctx: click.Context, model_uri: str, policy: str, promote_to: str, data: str | None,
          tracking_uri: str | None, require_approval: bool, out: str, format: str,  # noqa: A002
-         strict: bool, trust_model: bool, seed: int) -> None:
+         strict: bool, trust_model: bool, sign_key: str | None, trail: str | None,
+         no_trail: bool, seed: int) -> None:
     """Audit MODEL_URI (models:/NAME/VERSION or models:/NAME@ALIAS), tag it, and promote it.
 
     An alias is resolved to its version once, and that version is audited. The
@@ -49,7 +55,8 @@ def gate(ctx: click.Context, model_uri: str, policy: str, promote_to: str, data:
     outcome = run_gate(model_uri, policy, promote_to=promote_to, out_dir=out, data=data,
                        tracking_uri=tracking_uri, require_approval=require_approval,
                        strict=strict, seed=seed, formats=parse_formats(format),
-                       trust_model=trust_model)
+                       trust_model=trust_model, sign_key=sign_key,
+                       trail=False if no_trail else (trail or True))
     print_summary(outcome.result, outcome.written, quiet=quiet)
     click.echo()
     for line in outcome.lines:

@@ -25,8 +25,14 @@ def _training_inputs(run: Any) -> list[Any]:
 
 
 def training_data(run_id: str | None, *, model_uri: str, client: Any = None
-                  ) -> tuple[Any, InputRecord]:
-    """Load the training dataset logged by ``run_id``; return (frame, input record).
+                  ) -> tuple[Any, InputRecord, str]:
+    """Load the training dataset logged by ``run_id``.
+
+    Returns
+    -------
+    frame, record, local_path
+        The data, its input record (with where it came from in ``detail``) and the
+        local file it was read from.
 
     Raises
     ------
@@ -75,7 +81,7 @@ def training_data(run_id: str | None, *, model_uri: str, client: Any = None
     }
     record = InputRecord(kind="data", path=Path(local).name, sha256=sha256_file(local),
                          rows=len(frame), detail=detail)
-    return frame, record
+    return frame, record, str(local)
 
 
 def _pandas_digest(frame: Any) -> str | None:

@@ -5,7 +5,7 @@ Order of work, each step failing closed:
 1. resolve the URI once (``@alias`` → pinned version) — exit 2 if it does not resolve;
 2. load the pinned version, the policy and the data (``--data``, else the training
    dataset from the run's lineage);
-3. audit, write the local reports;
+3. audit, write the local reports and their evidence manifest (and audit-trail entry);
 4. log the audit as a run and tag the version (``cxaudit.verdict``, ``cxaudit.run_id``,
    ``cxaudit.policy_sha256``) — if that fails the alias is not moved (exit 1);
 5. with ``--require-approval``, look the approval up — none found: not moved (exit 1);
@@ -93,13 +93,13 @@ def write_reports(result: AuditResult, out_dir: Path,
     return render_all(result, out_dir, list(formats))
 
 
-def _load_data(ref: Any, data: str | None, client: Any) -> tuple[Any, Any]:
+def _load_data(ref: Any, data: str | None, client: Any) -> tuple[Any, Any, str]:
     from cxaudit.integrations.mlflow_lineage import given_data_record, training_data
     from cxaudit.loaders.data import read_table
 
     if data:
         frame = read_table(data, role="data")
-        return frame, given_data_record(data, frame)
+        return frame, given_data_record(data, frame), data
     return training_data(ref.run_id, model_uri=ref.pinned_uri, client=client)
 
 
@@ -107,7 +107,8 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
              data: str | None = None, tracking_uri: str | None = None,
              require_approval: bool = False, strict: bool = False, seed: int = 0,
              formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS,
-             trust_model: bool = False) -> GateOutcome:
+             trust_model: bool = False, sign_key: str | None = None,
+             trail: str | bool = True) -> GateOutcome:
     """Audit ``model_uri`` and promote it to ``promote_to`` only if it passes.
 
     Returns
@@ -126,15 +127,17 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
     with using_tracking(tracking_uri) as uri:
         return _gate(model_uri, policy_path, uri=uri, promote_to=promote_to, out_dir=out_dir,
                      data=data, require_approval=require_approval, strict=strict, seed=seed,
-                     formats=formats, trust_model=trust_model)
+                     formats=formats, trust_model=trust_model, sign_key=sign_key, trail=trail)
 
 
 def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_dir: str | Path,
           data: str | None, require_approval: bool, strict: bool, seed: int,
-          formats: tuple[str, ...] | list[str], trust_model: bool) -> GateOutcome:
+          formats: tuple[str, ...] | list[str], trust_model: bool, sign_key: str | None,
+          trail: str | bool) -> GateOutcome:
     from mlflow import MlflowClient
 
     from cxaudit.engines import get_engine
+    from cxaudit.evidence.manifest import write_evidence
     from cxaudit.integrations.mlflow_common import TrackingError, require_reachable
     from cxaudit.integrations.mlflow_models import load_mlflow_model, resolve_model_uri
     from cxaudit.integrations.mlflow_tracking import log_audit_to_mlflow
@@ -150,11 +153,16 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
                               "or models:/NAME@ALIAS")
     policy = load_policy(policy_path)
     model = load_mlflow_model(ref.pinned_uri, tracking_uri=uri, ref=ref, trust=trust_model)
-    frame, data_record = _load_data(ref, data, client)
+    frame, data_record, data_path = _load_data(ref, data, client)
     result = audit_loaded(policy, frame, engine=get_engine("local"), model=model, seed=seed,
                           records={"data": data_record})
     out = Path(out_dir)
     written = write_reports(result, out, formats)
+    evidence = write_evidence(out, result, inputs={"policy": policy_path, "data": data_path},
+                              sign_key=sign_key, trail=trail)
+    written["manifest"] = evidence.manifest_path
+    if evidence.signature_path is not None:
+        written["sig"] = evidence.signature_path
     outcome = GateOutcome(result=result, model_uri=model_uri, pinned_uri=ref.pinned_uri,
                           alias=promote_to, promoted=False, exit_code=EXIT_BLOCKED,
                           written=written)
