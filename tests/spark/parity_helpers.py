@@ -49,14 +49,16 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _close(a, b) -> bool:
+def _close(a, b, skip: frozenset = frozenset()) -> bool:
     if a is None or b is None:
         return a is b
     if isinstance(a, dict):  # wall-clock timings ("seconds") are not results
-        return isinstance(b, dict) and a.keys() == b.keys() and all(
-            _close(a[k], b[k]) for k in a if k not in TIMINGS)
+        if not isinstance(b, dict):
+            return False
+        keys = (a.keys() | b.keys()) - TIMINGS - skip
+        return all(k in a and k in b and _close(a[k], b[k], skip) for k in keys)
     if isinstance(a, (list, tuple)):
-        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_close(x, y, skip) for x, y in zip(a, b, strict=True))
     if isinstance(a, str) or isinstance(b, str):
         return a == b
     if isinstance(a, float) and math.isnan(a):
@@ -64,8 +66,11 @@ def _close(a, b) -> bool:
     return math.isclose(a, b, rel_tol=0, abs_tol=TOLERANCE) or a == b
 
 
-def assert_same_audit(expected, actual) -> int:
-    """Every check and metric of two AuditResults agrees (values to 1e-9); returns #metrics."""
+def assert_same_audit(expected, actual, skip_details: frozenset = frozenset()) -> int:
+    """Every check and metric of two AuditResults agrees (values to 1e-9); returns #metrics.
+
+    ``skip_details`` names detail keys an engine cannot produce (compared nowhere).
+    """
     assert expected.verdict == actual.verdict
     assert [c.id for c in expected.checks] == [c.id for c in actual.checks]
     compared = 0
@@ -82,18 +87,19 @@ def assert_same_audit(expected, actual) -> int:
             assert _close(m.ci, n.ci), f"{label}: ci {m.ci} != {n.ci}"
             assert _close(m.p_value, n.p_value), f"{label}: p {m.p_value} != {n.p_value}"
             compared += 1
-        assert _close(want.details, got.details), f"{where}: details {_first_difference(want.details, got.details)}"
+        assert _close(want.details, got.details, skip_details), \
+            f"{where}: details {_first_difference(want.details, got.details, skip=skip_details)}"
     return compared
 
 
-def _first_difference(a, b, path: str = "") -> str:
+def _first_difference(a, b, path: str = "", skip: frozenset = frozenset()) -> str:
     """Where two nested structures first differ (for assertion messages)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted((a.keys() | b.keys()) - TIMINGS):
-            if key not in a or key not in b or not _close(a[key], b[key]):
-                return _first_difference(a.get(key), b.get(key), f"{path}.{key}")
+        for key in sorted((a.keys() | b.keys()) - TIMINGS - skip):
+            if key not in a or key not in b or not _close(a[key], b[key], skip):
+                return _first_difference(a.get(key), b.get(key), f"{path}.{key}", skip)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
-            if not _close(x, y):
-                return _first_difference(x, y, f"{path}[{index}]")
+            if not _close(x, y, skip):
+                return _first_difference(x, y, f"{path}[{index}]", skip)
     return f"{path}: {a!r} != {b!r}"

@@ -74,10 +74,15 @@ def test_demo_audit_agrees(engine, demo, demo_reference):
     and computed by each engine; the model runs through mapInPandas on Spark."""
     result = audit(AuditInputs(**demo, engine=engine.name))
     assert result.run["engine"] == engine.name
-    compared = assert_same_audit(demo_reference, result)
+    # GX's Spark data source reports no row index, so failing GX expectations name no
+    # (hashed) example customer ids on Spark; every count, rate and status still agrees.
+    skip = frozenset({"example_ids"}) if engine.name == "spark" else frozenset()
+    compared = assert_same_audit(demo_reference, result, skip_details=skip)
     assert compared >= 200
     families = {c.type.split(".")[0] for c in result.checks if c.status.value != "error"}
     assert {"data", "bias", "consent", "privacy", "explain"} <= families
+    gx = [c for c in result.checks if c.type in ("data.suite", "data.expectation")]
+    assert gx and all(c.status.value in ("pass", "fail") for c in gx)  # GX ran on every engine
     rates = [m for c in result.checks for m in c.metrics if m.name == "selection_rate"]
     assert rates and all(0 < m.value < 1 for m in rates)
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from cxaudit.engines.arrow_aggregates import ArrowAggregates
 from cxaudit.engines.base import Engine
-from cxaudit.engines.common import canonical_counts
+from cxaudit.engines.common import accept_pandas, canonical_counts
 from cxaudit.errors import DataError
 
 #: Rows per scanned batch, and batches read ahead: together they bound memory.
@@ -114,6 +114,7 @@ def _missing(array: Any) -> Any:
     return pc.is_null(array, nan_is_null=True)
 
 
+@accept_pandas
 class ArrowStreamEngine(ArrowAggregates, Engine):
     """Count-based aggregates by streaming Arrow batches; frames are :class:`ArrowFrame`."""
 

@@ -9,6 +9,7 @@ streaming engines collect small per-group tables and pass them through
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -63,3 +64,29 @@ def canonical_counts(columns: Sequence[str], rows: Iterable[tuple[tuple[Any, ...
     for index, name in enumerate(value_columns):
         data[name] = np.array([merged[k][index] for k in ordered], dtype=np.int64)
     return pd.DataFrame(data)
+
+
+_FRAME_METHODS = ("columns", "num_rows", "count_by", "null_counts", "to_pandas", "select",
+                  "where_equal", "missing_counts", "duplicate_keys", "datetime_range", "quantiles",
+                  "top_values", "binned_counts", "stratified_sample", "with_row_values")
+
+
+def accept_pandas(cls: type) -> type:
+    """Let every frame method also take pandas frames (small side inputs such as the
+    reference data or the consent ledger stay pandas) by handing them to the local engine."""
+    for name in _FRAME_METHODS:
+        method = getattr(cls, name, None)
+        if method is None:
+            continue
+
+        def wrapper(self: Any, frame: Any, *args: Any, _method: Any = method, _name: str = name,
+                    **kwargs: Any) -> Any:
+            if isinstance(frame, pd.DataFrame):
+                from cxaudit.engines.local import LocalEngine
+
+                return getattr(LocalEngine(), _name)(frame, *args, **kwargs)
+            return _method(self, frame, *args, **kwargs)
+
+        functools.update_wrapper(wrapper, method)
+        setattr(cls, name, wrapper)
+    return cls

@@ -14,7 +14,6 @@ session is reused.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from cxaudit.engines.base import Engine
-from cxaudit.engines.common import canonical_counts
+from cxaudit.engines.common import accept_pandas, canonical_counts
 from cxaudit.engines.spark_aggregates import SparkAggregates
 from cxaudit.errors import DataError, InputError
 
@@ -98,33 +97,7 @@ def _missing(column: Any, data_type: Any) -> Any:
     return column.isNull()
 
 
-_FRAME_METHODS = ("columns", "num_rows", "count_by", "null_counts", "to_pandas", "select",
-                  "where_equal", "missing_counts", "duplicate_keys", "datetime_range", "quantiles",
-                  "top_values", "binned_counts", "stratified_sample", "with_row_values")
-
-
-def _accept_pandas(cls: type) -> type:
-    """Let every frame method also take pandas frames (small side inputs such as the
-    reference data or the consent ledger stay pandas) by handing them to the local engine."""
-    for name in _FRAME_METHODS:
-        method = getattr(cls, name, None)
-        if method is None:
-            continue
-
-        def wrapper(self: Any, frame: Any, *args: Any, _method: Any = method, _name: str = name,
-                    **kwargs: Any) -> Any:
-            if isinstance(frame, pd.DataFrame):
-                from cxaudit.engines.local import LocalEngine
-
-                return getattr(LocalEngine(), _name)(frame, *args, **kwargs)
-            return _method(self, frame, *args, **kwargs)
-
-        functools.update_wrapper(wrapper, method)
-        setattr(cls, name, wrapper)
-    return cls
-
-
-@_accept_pandas
+@accept_pandas
 class SparkEngine(SparkAggregates, Engine):
     """Aggregates with Spark ``groupBy``; frames are Spark DataFrames."""
 

@@ -129,7 +129,7 @@ class GxPlan:
 
     def __init__(self, ctx: AuditContext) -> None:
         self.ctx = ctx
-        self._session: Any = None
+        self._sessions: dict[str, Any] = {}
         self._done: dict[tuple[str, str | None, str | None], dict[str, Any]] = {}
         self._specs: dict[str, list[Spec]] = {}
 
@@ -174,11 +174,16 @@ class GxPlan:
             rows = self.ctx.engine.where_equal(self.ctx.frame, attribute_column(self.ctx, attribute),
                                                value)
             frame = self.ctx.engine.select(rows, list(self.ctx.data_columns))
-        if self._session is None:
-            self._session = GxSession(self.ctx.engine.name)
+        # GX data source per frame kind: pandas (side tables are pandas on every engine),
+        # Spark, or — for streamed Arrow frames, which GX cannot read — pandas collected.
+        source = "local" if hasattr(frame, "loc") else self.ctx.engine.name
+        if source not in ("local", "spark"):
+            frame, source = self.ctx.engine.to_pandas(frame), "local"
+        if source not in self._sessions:
+            self._sessions[source] = GxSession(source)
         expectations = [(s.key, build_expectation(s.expectation, s.kwargs, key=s.key))
                         for s in wanted]
-        self._done[scope] = self._session.validate(
+        self._done[scope] = self._sessions[source].validate(
             frame, expectations, id_columns={s.key: s.id_column for s in wanted})
         return self._done[scope]
 
