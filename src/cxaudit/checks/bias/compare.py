@@ -109,6 +109,7 @@ def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_bet
     conf = params.confidence
     if params.ci_method == "wilson" and gv.is_proportion:
         v_low, v_high = wilson_interval(gv.successes, gv.trials, conf)
+        v_low, v_high = v_low * gv.scale, v_high * gv.scale
     elif gv.replicates is not None:
         v_low, v_high = percentile_interval(gv.replicates, conf)
     else:
@@ -172,7 +173,7 @@ def _fill_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Referenc
             xr, tr = int(gv.successes[ref.index]), int(gv.trials[ref.index])
         p, test = compare_proportions(x, t, xr, tr)
         p_ref = xr / tr if tr else float("nan")
-        row["mde"] = _f(minimum_detectable_effect(p_ref, t, tr, alpha=params.alpha))
+        row["mde"] = _f(minimum_detectable_effect(p_ref, t, tr, alpha=params.alpha) * gv.scale)
     elif diffs is not None and len(diffs) >= 2:
         # Bootstrap test of "no gap": how often the replicate gap crosses zero.
         below, above = np.mean(diffs <= 0), np.mean(diffs >= 0)

@@ -49,7 +49,7 @@ def overall_metric(name: str, gv: GroupValues, params: GroupComparisonParams) ->
     ci = None
     if params.ci_method == "wilson" and gv.is_proportion:
         low, high = wilson_interval(gv.successes.sum(), gv.trials.sum(), params.confidence)
-        ci = (float(low), float(high))
+        ci = (float(low) * gv.scale, float(high) * gv.scale)
     elif gv.overall_replicates is not None:
         low, high = percentile_interval(gv.overall_replicates[:, None], params.confidence)
         ci = (float(low[0]), float(high[0]))

@@ -80,7 +80,7 @@ class ScoreParams(GroupComparisonParams):
     bins: int = Field(default=10, ge=2, le=1000,
                       description="Equal-width score bands for calibration.")
     max_bootstrap_cells: int = Field(
-        default=20_000, ge=100,
+        default=10_000, ge=100,
         description="Above this many distinct (group, label, score) cells, the bootstrap "
         "(intervals only) runs on scores grouped into quantile bins.",
     )
@@ -97,7 +97,7 @@ class OutcomeParams(GroupComparisonParams):
     """Continuous outcomes (prices, discounts, offer values)."""
 
     outcome: str = Field(description="Column holding the outcome, e.g. `discount_value`.")
-    max_bootstrap_cells: int = Field(default=20_000, ge=100)
+    max_bootstrap_cells: int = Field(default=10_000, ge=100)
 
 
 class ExposureParams(GroupComparisonParams):

@@ -29,6 +29,8 @@ class GroupValues:
     overall_replicates: np.ndarray | None = None
     successes: np.ndarray | None = None
     trials: np.ndarray | None = None
+    #: value = successes / trials * scale (exposure rescales rates by the overall rate).
+    scale: float = 1.0
 
     @property
     def is_proportion(self) -> bool:
