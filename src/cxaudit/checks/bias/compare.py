@@ -77,10 +77,9 @@ def pick_reference(gv: GroupValues, eligible: np.ndarray, params: GroupCompariso
     named = _named_reference(params, gv.attributes)
     if named is not None:
         if named not in gv.keys:
-            if isinstance(params.reference, dict) or len(gv.attributes) == 1:
-                raise ReferenceNotFound(
-                    f"reference group {group_label(gv.attributes, named)} does not occur in "
-                    f"the data (groups: {', '.join(group_label(gv.attributes, k) for k in gv.keys)})")
+            raise ReferenceNotFound(
+                f"reference group {group_label(gv.attributes, named)} does not occur in "
+                f"the data (groups: {', '.join(group_label(gv.attributes, k) for k in gv.keys)})")
         index = gv.keys.index(named)
         label = group_label(gv.attributes, named)
         if not eligible[index]:
