@@ -87,17 +87,33 @@ def benjamini_hochberg(p_values: np.ndarray | list[float]) -> np.ndarray:
 
 def minimum_detectable_effect(p_reference: float, n_group: int, n_reference: int, *,
                               alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest absolute gap in a proportion a two-sided test would detect.
+    """Smallest absolute gap in a proportion the pooled z-test detects with ``power``.
 
-    Normal approximation: ``(z_{1-α/2} + z_{power}) · sqrt(p(1-p)(1/n1 + 1/n2))``
-    with ``p`` the reference proportion (0.5 when it is 0 or 1, the
-    conservative choice, since a zero variance would claim any gap detectable).
+    Solves the usual power equation of the two-sided pooled two-proportion
+    z-test, ``δ = z_{1-α/2}·sqrt(p̄q̄(1/n1+1/n2)) + z_{power}·sqrt(p1q1/n1 + p2q2/n2)``
+    with ``p2`` the reference proportion and ``p1 = p2 ± δ``, by fixed-point
+    iteration, and returns the larger of the upward and downward gaps (the
+    gap detectable whichever way the group differs). A reference proportion
+    of exactly 0 or 1 is treated as 0.5 (the conservative choice).
     """
     if n_group <= 0 or n_reference <= 0 or not math.isfinite(p_reference):
         return float("nan")
-    p = p_reference if 0.0 < p_reference < 1.0 else 0.5
-    z = float(ndtri(1.0 - alpha / 2.0) + ndtri(power))
-    return z * math.sqrt(p * (1.0 - p) * (1.0 / n_group + 1.0 / n_reference))
+    p2 = p_reference if 0.0 < p_reference < 1.0 else 0.5
+    z_a, z_b = float(ndtri(1.0 - alpha / 2.0)), float(ndtri(power))
+    n1, n2 = float(n_group), float(n_reference)
+    found = []
+    for sign in (1.0, -1.0):
+        delta = (z_a + z_b) * math.sqrt(p2 * (1 - p2) * (1 / n1 + 1 / n2))
+        for _ in range(50):
+            p1 = min(max(p2 + sign * delta, 1e-9), 1 - 1e-9)
+            pooled = (n1 * p1 + n2 * p2) / (n1 + n2)
+            new = (z_a * math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+                   + z_b * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2))
+            if abs(new - delta) < 1e-12:
+                break
+            delta = new
+        found.append(min(delta, 1.0))
+    return max(found)
 
 
 def mde_from_standard_error(standard_error: float, *, alpha: float = 0.05,

@@ -120,6 +120,12 @@ def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_bet
         ref_reps = gv.replicates[:, ref.index] if gv.replicates is not None else None
     else:
         ref_value, ref_reps = float("nan"), None
+    boot = None
+    if gv.replicates is not None and ref_reps is not None:
+        comparisons = comparison_value(gv.replicates, ref_reps[:, None], compare=params.compare,
+                                       higher_is_better=higher_is_better)
+        c_low, c_high = percentile_interval(comparisons, conf)
+        boot = (c_low, c_high, gv.replicates - ref_reps[:, None])
     rows = []
     for i, key in enumerate(gv.keys):
         row: dict[str, Any] = {
@@ -145,24 +151,20 @@ def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_bet
             row["state"] = "reference"
             row["comparison"] = 1.0 if params.compare == "ratio" else 0.0
         if row["state"] == "compared":
-            _fill_comparison(row, gv, i, ref, ref_value, ref_reps, params, higher_is_better)
+            _fill_comparison(row, gv, i, ref, ref_value, boot, params, higher_is_better)
         rows.append(row)
     return rows, ref
 
 
 def _fill_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Reference,
-                     ref_value: float, ref_reps: np.ndarray | None,
+                     ref_value: float, boot: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
                      params: GroupComparisonParams, higher_is_better: bool) -> None:
-    hib = higher_is_better
     row["comparison"] = _f(comparison_value(gv.value[i], ref_value, compare=params.compare,
-                                            higher_is_better=hib))
+                                            higher_is_better=higher_is_better))
     diffs = None
-    if gv.replicates is not None and ref_reps is not None:
-        reps = comparison_value(gv.replicates[:, i], ref_reps, compare=params.compare,
-                                higher_is_better=hib)
-        low, high = percentile_interval(reps, params.confidence)
-        row["comparison_ci"] = _ci(low, high)
-        diffs = gv.replicates[:, i] - ref_reps
+    if boot is not None:
+        row["comparison_ci"] = _ci(boot[0][i], boot[1][i])
+        diffs = boot[2][:, i]
         diffs = diffs[np.isfinite(diffs)]
     if gv.is_proportion:
         x, t = int(gv.successes[i]), int(gv.trials[i])

@@ -44,12 +44,14 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def proportion_values(attributes: list[str], keys: list[tuple[str, ...]], cells: np.ndarray,
-                      metric: CountMetric, *, n_boot: int, rng: np.random.Generator
-                      ) -> GroupValues:
+                      metric: CountMetric, *, n_boot: int, rng: np.random.Generator,
+                      draws: np.ndarray | None = None) -> GroupValues:
     """Values of a confusion-count metric from per-group cells ``(groups, 4)``.
 
     The bootstrap draws all cells of the table jointly from one multinomial,
     which is exactly resampling the rows (group sizes vary as they would).
+    ``draws`` (``(n_boot, groups, 4)``) reuses replicates drawn once for
+    several metrics.
     """
     cells = np.asarray(cells, dtype=np.int64)
     successes, trials = metric.compute(cells)
@@ -58,8 +60,9 @@ def proportion_values(attributes: list[str], keys: list[tuple[str, ...]], cells:
         attributes=attributes, keys=keys, n=cells.sum(axis=1), value=_ratio(successes, trials),
         overall=total_s / total_t if total_t else float("nan"), overall_n=int(cells.sum()),
         successes=successes, trials=trials)
-    if n_boot > 0:
+    if draws is None and n_boot > 0:
         draws = multinomial_replicates(cells, n_boot, rng)  # (B, G, 4)
+    if draws is not None:
         s_rep, t_rep = metric.compute(draws)
         values.replicates = _ratio(s_rep, t_rep)
         values.overall_replicates = _ratio(s_rep.sum(axis=1), t_rep.sum(axis=1))
@@ -67,7 +70,8 @@ def proportion_values(attributes: list[str], keys: list[tuple[str, ...]], cells:
 
 
 def binary_values(attributes: list[str], keys: list[tuple[str, ...]], positives: np.ndarray,
-                  negatives: np.ndarray, *, n_boot: int, rng: np.random.Generator) -> GroupValues:
+                  negatives: np.ndarray, *, n_boot: int, rng: np.random.Generator,
+                  draws: np.ndarray | None = None) -> GroupValues:
     """Values of a share (positives / rows) per group, e.g. the LL144 scoring rate."""
     cells = np.zeros((len(keys), 4), dtype=np.int64)
     cells[:, 0] = negatives
@@ -75,4 +79,4 @@ def binary_values(attributes: list[str], keys: list[tuple[str, ...]], positives:
     from cxaudit.checks.bias.metrics import COUNT_METRICS
 
     return proportion_values(attributes, keys, cells, COUNT_METRICS["selection_rate"],
-                             n_boot=n_boot, rng=rng)
+                             n_boot=n_boot, rng=rng, draws=draws)
