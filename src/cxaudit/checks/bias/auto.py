@@ -54,6 +54,8 @@ class Auto(Check):
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: AutoParams = self.params  # type: ignore[assignment]
         name, why = choose_metric(ctx.policy.system.intervention.value, params.goal, ctx.has_label)
+        prefix = f"Checked {name} ({why})."
         result = run_count_metric(ctx, params, COUNT_METRICS[name],
-                                  extra_details={"chosen_metric": name, "why": why})
-        return result.model_copy(update={"summary": f"Checked {name} ({why}). {result.summary}"})
+                                  extra_details={"chosen_metric": name, "why": why,
+                                                 "summary_prefix": prefix})
+        return result.model_copy(update={"summary": f"{prefix} {result.summary}"})

@@ -75,7 +75,7 @@ def evaluate(value_sets: list[GroupValues], params: GroupComparisonParams, *, me
                                      "or to `best` / `overall`"})
     tested = adjust_p_values(rows)
     details: dict[str, Any] = {
-        "metric": metric, "higher_is_better": higher_is_better,
+        "metric": metric, "what": what, "higher_is_better": higher_is_better,
         "direction": direction_reason, "references": references,
         "n_boot": params.n_boot, "ci_method": params.ci_method, "confidence": params.confidence,
         "p_value_adjustment": f"Benjamini-Hochberg across the {tested} comparison(s) of this check",
