@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.bias.cells import confusion_cells
-from cxaudit.checks.bias.evaluate import run_metric
+from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
 from cxaudit.checks.bias.metrics import COUNT_METRICS, CountMetric, higher_is_better
 from cxaudit.checks.bias.params import GroupComparisonParams
 from cxaudit.checks.bias.values import proportion_values
@@ -39,7 +39,7 @@ def run_count_metric(ctx: AuditContext, params: GroupComparisonParams,
 
     return run_metric(ctx, params, metric=metric.name, title=metric.title,
                       what=f"{metric.name} {params.compare} against "
-                           f"{params.reference or 'the best-off group'}",
+                           f"{reference_phrase(params)}",
                       higher_is_better=hib, direction_reason=why, values_for=values_for,
                       extra_details={"definition": metric.plain, **(extra_details or {})})
 

@@ -32,6 +32,18 @@ def check_rng(seed: int, check_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), zlib.crc32(check_id.encode())])
 
 
+def reference_phrase(params: GroupComparisonParams, best: str = "the best-off group") -> str:
+    """How the comparison's reference reads in a summary."""
+    ref = params.reference
+    if ref in (None, "best"):
+        return best
+    if ref == "overall":
+        return "all customers"
+    if isinstance(ref, dict):
+        return ", ".join(f"{k}={v}" for k, v in ref.items())
+    return str(ref)
+
+
 def attribute_sets(ctx: AuditContext, params: GroupComparisonParams) -> list[list[str]] | str:
     """The attribute sets to audit, or a message saying what is wrong."""
     declared = ctx.protected
@@ -80,6 +92,8 @@ def evaluate(value_sets: list[GroupValues], params: GroupComparisonParams, *, me
         "n_boot": params.n_boot, "ci_method": params.ci_method, "confidence": params.confidence,
         "p_value_adjustment": f"Benjamini-Hochberg across the {tested} comparison(s) of this check",
         "mde": f"smallest absolute gap detectable at 80% power, alpha {params.alpha:g}",
+        "tests": "two-proportion z-test, or Fisher's exact test when an expected cell is below 5; "
+                 "for non-proportions a bootstrap test (p bounded below by 2/(n_boot+1))",
         **(extra_details or {}),
     }
     if metric in IMPACT_TABLE_METRICS:

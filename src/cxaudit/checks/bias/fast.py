@@ -93,19 +93,18 @@ def _marginal(counts: np.ndarray, attributes: list[str], names: list[list[str]],
 
 
 def _codes(array: pa.Array) -> tuple[list[str], np.ndarray]:
-    """Sorted normalised names and per-row codes of one batch's column."""
+    """Normalised name of every dictionary slot (plus a last slot for nulls) and the
+    per-row dictionary indices, untouched: names may repeat (``" South"`` and
+    ``"South"``), and counts are merged by name after the bincount, so no
+    per-row remapping is needed."""
     if not pa.types.is_dictionary(array.type):
         array = array.dictionary_encode()
     raw = [str(v).strip() if v is not None else "" for v in array.dictionary.to_pylist()]
-    text = [v if v else UNKNOWN_GROUP for v in raw] + [UNKNOWN_GROUP]  # last slot: nulls
-    names, remap = np.unique(np.array(text, dtype=str), return_inverse=True)
+    names = [v if v else UNKNOWN_GROUP for v in raw] + [UNKNOWN_GROUP]
     indices = array.indices
     if indices.null_count:
         indices = indices.fill_null(len(raw))
-    idx = indices.to_numpy(zero_copy_only=False)
-    if len(names) == len(text) and np.array_equal(remap, np.arange(len(text))):
-        return [str(n) for n in names], idx
-    return [str(n) for n in names], remap.astype(np.int32)[idx]
+    return names, indices.to_numpy(zero_copy_only=False)
 
 
 def _combine(codes: list[np.ndarray], radices: list[int], rows: int) -> np.ndarray:

@@ -112,12 +112,13 @@ def outcome(rows: list[dict[str, Any]], *, title: str, what: str, threshold: Thr
     if fails:
         status = Status.FAIL
         kind = "significantly " if block_on == "significant" else ""
-        summary = (f"{len(fails)} group(s) are {kind}outside {bound} on {what}: "
+        summary = (f"{len(fails)} group(s) {kind}fail the threshold ({bound}) on {what}: "
                    f"{_listing(fails)}.{tail}")
     elif warns:
         status = Status.WARN
-        summary = (f"{len(warns)} group(s) are outside {bound} on {what} but the gap is not "
-                   f"statistically significant (alpha {alpha:g}): {_listing(warns)}.{tail}")
+        summary = (f"{len(warns)} group(s) fall outside the threshold ({bound}) on {what}, but "
+                   f"the gap is not statistically significant (alpha {alpha:g}): "
+                   f"{_listing(warns)}.{tail}")
     elif short or compared == 0:
         status = Status.INSUFFICIENT_DATA
         labels = "; ".join(r["label"] for r in short[:4])
@@ -126,7 +127,8 @@ def outcome(rows: list[dict[str, Any]], *, title: str, what: str, threshold: Thr
                    f"No group could be compared on {what}.")
     else:
         status = Status.PASS
-        summary = f"Every group is within {bound} on {what} ({compared} comparisons)."
+        summary = (f"Every group meets the threshold ({bound}) on {what} "
+                   f"({compared} comparisons).")
     details = {**details, "title": title, "comparisons": rows, "block_on": block_on,
                "alpha": alpha, "threshold": threshold.as_dict(), "compare": compare,
                "compared": compared}

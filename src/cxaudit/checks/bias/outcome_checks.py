@@ -8,7 +8,7 @@ import numpy as np
 
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.bias.cells import coarsen, value_cells
-from cxaudit.checks.bias.evaluate import run_metric
+from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
 from cxaudit.checks.bias.metrics import higher_is_better
 from cxaudit.checks.bias.params import ExposureParams, OutcomeParams
 from cxaudit.checks.bias.values import GroupValues, binary_values
@@ -53,7 +53,7 @@ class OutcomeCheck(Check):
         outcome = run_metric(
             ctx, params, metric=self.metric, title=self.title(),
             what=f"{self.metric} of {params.outcome} {params.compare} against "
-                 f"{params.reference or 'the best-off group'}",
+                 f"{reference_phrase(params)}",
             higher_is_better=hib, direction_reason=why, values_for=values_for,
             extra_details={"outcome": params.outcome})
         details = {**outcome.details, "rows_without_outcome": missing[0] if missing else 0}
@@ -154,7 +154,7 @@ class Exposure(Check):
         return run_metric(
             ctx, params, metric="exposure", title=self.title(),
             what=f"top-{params.k} exposure {params.compare} against "
-                 f"{params.reference or 'the best-exposed group'}",
+                 f"{reference_phrase(params, 'the best-exposed group')}",
             higher_is_better=hib, direction_reason=why, values_for=values_for,
             extra_details={"rank": params.rank, "k": params.k,
                            "definition": "share of top-k slots / share of rows"})

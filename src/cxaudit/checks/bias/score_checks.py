@@ -9,7 +9,7 @@ import numpy as np
 
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.bias.cells import ValueCells, coarsen, value_cells
-from cxaudit.checks.bias.evaluate import run_metric
+from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
 from cxaudit.checks.bias.metrics import Direction, higher_is_better
 from cxaudit.checks.bias.params import CalibrationParams, ScoreParams
 from cxaudit.checks.bias.values import GroupValues, binary_values
@@ -71,7 +71,7 @@ class ScoreCheck(Check):
 
         outcome = run_metric(
             ctx, params, metric=self.metric, title=self.title(),
-            what=f"{self.metric} {params.compare} against {params.reference or 'the best-off group'}",
+            what=f"{self.metric} {params.compare} against {reference_phrase(params)}",
             higher_is_better=hib, direction_reason=why, values_for=values_for,
             extra_details={"definition": self.definition, "bootstrap": _BOOT_NOTE})
         missing = int(seen[0].missing.sum()) if seen else 0
@@ -209,7 +209,7 @@ class ScoringRate(Check):
 
         outcome = run_metric(
             ctx, params, metric="scoring_rate", title=self.title(),
-            what=f"scoring_rate {params.compare} against {params.reference or 'the best-off group'}",
+            what=f"scoring_rate {params.compare} against {reference_phrase(params)}",
             higher_is_better=hib, direction_reason=why, values_for=values_for,
             extra_details={"definition": "share of the group scoring above the full-sample median"})
         details = {**outcome.details, "median_score": state.get("median")}
