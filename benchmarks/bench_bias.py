@@ -123,13 +123,15 @@ def large() -> dict:
     outcomes = evaluate_all(counts, n_boot=1000)
     end = time.perf_counter()
     comparisons = sum(o.details["compared"] for o in outcomes)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"rows": counts.rows, "read_count_s": t_count - start,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
             "metrics_s": end - t_count, "total_s": end - start,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "comparisons": comparisons, "checks": len(outcomes)}
 
 
-def compare(rows: int = 100_000, fairlearn_boot: int = 10) -> dict:
+def compare(rows: int = 100_000, fairlearn_boot: int = 2) -> dict:
     """100k rows: cxaudit (full audit through the runner) vs fairlearn MetricFrame."""
     import pandas as pd
     import yaml
@@ -181,15 +183,27 @@ def compare(rows: int = 100_000, fairlearn_boot: int = 10) -> dict:
         "accuracy": accuracy_score, "error_rate": lambda t, p: 1 - accuracy_score(t, p),
         "scoring_rate": lambda t, p, above: float(np.mean(above)),
     }
-    start = time.perf_counter()
+    # MetricFrame costs about 10 s per frame here, so n_boot=100 (101 frames per set) would
+    # take hours: time n_boot=0 and n_boot=2 per set and extrapolate the per-replicate cost.
+    plain = boot = 0.0
     for s in SETS:
-        MetricFrame(metrics=metrics, y_true=y, y_pred=d, sensitive_features=frame[s],
-                    sample_params={"scoring_rate": {"above": above}}, n_boot=fairlearn_boot,
-                    ci_quantiles=[0.025, 0.975], random_state=0)
-    elapsed = time.perf_counter() - start
+        for n_boot in (0, fairlearn_boot):
+            start = time.perf_counter()
+            MetricFrame(metrics=metrics, y_true=y, y_pred=d, sensitive_features=frame[s],
+                        sample_params={"scoring_rate": {"above": above}},
+                        n_boot=n_boot or None, ci_quantiles=[0.025, 0.975] if n_boot else None,
+                        random_state=0 if n_boot else None)
+            elapsed = time.perf_counter() - start
+            if n_boot:
+                boot += elapsed
+            else:
+                plain += elapsed
+    per_replicate = max(boot - plain, 0.0) / fairlearn_boot
     results["fairlearn_boot"] = fairlearn_boot
-    results["fairlearn_s_measured"] = elapsed
-    results["fairlearn_s_boot100"] = elapsed * 100 / fairlearn_boot
+    results["fairlearn_s_plain"] = plain
+    results["fairlearn_s_measured"] = boot
+    results["fairlearn_s_per_replicate"] = per_replicate
+    results["fairlearn_s_boot100"] = plain + 100 * per_replicate
     results["speedup_boot100"] = results["fairlearn_s_boot100"] / results["cxaudit_s_boot100"]
     results["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del pd
@@ -220,7 +234,9 @@ scoring rate, 1,000 multinomial bootstrap replicates, z/Fisher tests, BH, MDE), 
 |---|---|
 | read Parquet row groups (dictionary-encoded), codes, bincount, exact median | {large_r['read_count_s']:.2f} |
 | {large_r['checks']} metrics × 6 sets, 1,000 replicates, tests, BH ({large_r['comparisons']} comparisons) | {large_r['metrics_s']:.2f} |
-| **total wall time** (target ≤ 3 s) | **{large_r['total_s']:.2f}** |
+| **total wall time** (target ≤ 3 s), fastest of 3 runs | **{large_r['total_s']:.2f}** |
+| all 3 runs, wall seconds | {', '.join(f'{t:.2f}' for t in large_r['all_totals'])} |
+| process CPU time (user + sys) of the fastest run | {large_r['cpu_s']:.2f} |
 | peak RSS, ru_maxrss (target ≤ 1.5 GB) | {large_r['peak_mb']:.0f} MB |
 
 **{compare_r['rows']:,} rows, same 12 metrics × 6 attribute sets**, cxaudit through the full
@@ -231,8 +247,9 @@ runner (`audit_loaded`: context build, 12 checks via `LocalEngine.count_by`) vs 
 |---|---|
 | cxaudit, n_boot=100 | {compare_r['cxaudit_s_boot100']:.2f} |
 | cxaudit, n_boot=1000 | {compare_r['cxaudit_s_boot1000']:.2f} |
+| fairlearn MetricFrame, no bootstrap (measured) | {compare_r['fairlearn_s_plain']:.1f} |
 | fairlearn MetricFrame, n_boot={compare_r['fairlearn_boot']} (measured) | {compare_r['fairlearn_s_measured']:.1f} |
-| fairlearn MetricFrame, n_boot=100 (extrapolated linearly from n_boot={compare_r['fairlearn_boot']}) | {compare_r['fairlearn_s_boot100']:.0f} |
+| fairlearn MetricFrame, n_boot=100 (extrapolated: no-bootstrap time + 100 × measured per-replicate cost) | {compare_r['fairlearn_s_boot100']:.0f} |
 | **speed-up at n_boot=100** (target ≥ 1,000×) | **{compare_r['speedup_boot100']:,.0f}×** |
 """
     with open(HERE / "RESULTS.md", "a", encoding="utf-8") as fh:
@@ -247,9 +264,15 @@ def main(argv: list[str]) -> None:
         return
     generate()
     parts = argv or ["large", "compare"]
-    found = {p: _child(p) for p in parts}
-    for part, figures in found.items():
-        print(part, {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()})
+    found = {}
+    for part in parts:
+        runs = [_child(part) for _ in range(3 if part == "large" else 1)]
+        for figures in runs:
+            print(part, {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()},
+                  flush=True)
+        # the fastest of three runs: the one least disturbed by other processes
+        found[part] = min(runs, key=lambda r: r.get("total_s", 0.0))
+        found[part]["all_totals"] = [round(r.get("total_s", 0.0), 2) for r in runs]
     if {"large", "compare"} <= set(found):
         print(record(found["large"], found["compare"]))
 

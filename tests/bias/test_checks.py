@@ -97,7 +97,20 @@ def test_named_reference_and_missing_reference(tmp_path):
     assert "reference: g=B" in a.note
     missing = [{"id": "sr", "type": "bias.selection_rate", "reference": "Z", "n_boot": 0}]
     bad = audit_frame(tmp_path, frame, missing, protected=["g"], name="p2.yaml").checks[0]
-    assert bad.status is Status.ERROR and "g=Z does not occur" in bad.summary
+    assert bad.status is Status.ERROR and "'Z' does not occur" in bad.summary
+
+
+def test_named_reference_applies_to_the_sets_that_have_it(tmp_path, telco):
+    checks = [{"id": "sr", "type": "bias.selection_rate", "reference": "Female", "n_boot": 0},
+              {"id": "srx", "type": "bias.selection_rate", "n_boot": 0,
+               "reference": {"gender": "Male", "SeniorCitizen": "0"}}]
+    result = audit_frame(tmp_path, telco, checks, protected=["gender", "SeniorCitizen"],
+                         intersections=[["gender", "SeniorCitizen"]], **TELCO_DATA)
+    single, pair = result.checks
+    assert single.details["references"]["gender"] == "gender=Female"
+    assert single.details["references"]["SeniorCitizen"] != "gender=Female"  # best-off instead
+    assert metric(single, "selection_rate_ratio", {"gender": "Female"}).value == 1.0
+    assert pair.details["references"]["gender × SeniorCitizen"] == "gender=Male, SeniorCitizen=0"
 
 
 def test_unknown_attribute_is_an_error_result_not_an_exception(tmp_path):

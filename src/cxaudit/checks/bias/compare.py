@@ -24,10 +24,6 @@ from cxaudit.stats.significance import (
 )
 
 
-class ReferenceNotFound(ValueError):
-    """The policy names a reference group the data does not have."""
-
-
 def group_label(attributes: list[str], key: tuple[str, ...]) -> str:
     """``gender=Female, SeniorCitizen=1`` for messages."""
     return ", ".join(f"{a}={v}" for a, v in zip(attributes, key, strict=True))
@@ -71,15 +67,16 @@ class Reference:
 
 def pick_reference(gv: GroupValues, eligible: np.ndarray, params: GroupComparisonParams,
                    higher_is_better: bool) -> Reference:
-    """Choose the reference group (direction-aware best, overall, or a named group)."""
+    """Choose the reference group (direction-aware best, overall, or a named group).
+
+    A named reference applies to the attribute sets it names (a bare value: the
+    single attributes that have it; a mapping: the set with exactly those
+    attributes); other sets are compared with their best-off group.
+    """
     if params.reference == "overall":
         return Reference("overall", None, "overall")
     named = _named_reference(params, gv.attributes)
-    if named is not None:
-        if named not in gv.keys:
-            raise ReferenceNotFound(
-                f"reference group {group_label(gv.attributes, named)} does not occur in "
-                f"the data (groups: {', '.join(group_label(gv.attributes, k) for k in gv.keys)})")
+    if named is not None and named in gv.keys:
         index = gv.keys.index(named)
         label = group_label(gv.attributes, named)
         if not eligible[index]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from cxaudit.checks.base import CheckOutcome
-from cxaudit.checks.bias.compare import ReferenceNotFound, compare_set
+from cxaudit.checks.bias.compare import compare_set, group_label
 from cxaudit.checks.bias.judge import adjust_p_values, outcome
 from cxaudit.checks.bias.ll144 import impact_table
 from cxaudit.checks.bias.params import GroupComparisonParams
@@ -76,15 +76,20 @@ def evaluate(value_sets: list[GroupValues], params: GroupComparisonParams, *, me
     """Compare, adjust, judge: the outcome of one bias check over all attribute sets."""
     rows: list[dict[str, Any]] = []
     references = {}
-    try:
-        for gv in value_sets:
-            set_rows, ref = compare_set(gv, params, higher_is_better=higher_is_better, metric=metric)
-            rows.extend(set_rows)
-            references[" × ".join(gv.attributes)] = ref.label
-    except ReferenceNotFound as exc:
-        return CheckOutcome(status=Status.ERROR, summary=f"The check could not run: {exc}.",
-                            details={"hint": "set `reference` to a group that occurs in the data, "
-                                     "or to `best` / `overall`"})
+    named_used = False
+    for gv in value_sets:
+        set_rows, ref = compare_set(gv, params, higher_is_better=higher_is_better, metric=metric)
+        rows.extend(set_rows)
+        references[" × ".join(gv.attributes)] = ref.label
+        named_used = named_used or ref.kind == "named"
+    if params.reference not in (None, "best", "overall") and not named_used:
+        groups = "; ".join(group_label(gv.attributes, k) for gv in value_sets for k in gv.keys)
+        return CheckOutcome(
+            status=Status.ERROR,
+            summary=f"The check could not run: reference group {params.reference!r} does not "
+                    f"occur in the data (groups: {groups[:300]}).",
+            details={"hint": "set `reference` to a group that occurs in the data, or to `best` "
+                             "/ `overall`"})
     tested = adjust_p_values(rows)
     details: dict[str, Any] = {
         "metric": metric, "what": what, "higher_is_better": higher_is_better,
