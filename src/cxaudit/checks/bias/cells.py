@@ -14,6 +14,16 @@ import pandas as pd
 from cxaudit.context import DECISION, LABEL, AuditContext, group_column
 
 
+def counts_by(ctx: AuditContext, columns: list[str]) -> pd.DataFrame:
+    """``engine.count_by``, memoised per audit: the bias checks of one audit share
+    their count tables (eleven confusion metrics need the same cells)."""
+    memo = ctx.notes.setdefault("bias.count_by", {})
+    key = tuple(columns)
+    if key not in memo:
+        memo[key] = ctx.engine.count_by(ctx.frame, columns)
+    return memo[key]
+
+
 def _group_keys(counts: pd.DataFrame, columns: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray]:
     """Sorted distinct group keys (as text) and each count row's group index."""
     if counts.empty:
@@ -41,7 +51,7 @@ def confusion_cells(ctx: AuditContext, attributes: list[str], *, with_label: boo
     """One pass over the data: confusion cells per group of ``attributes``."""
     columns = [group_column(a) for a in attributes]
     label = LABEL if with_label else None
-    counts = ctx.engine.count_by(ctx.frame, [*columns, *([label] if label else []), DECISION])
+    counts = counts_by(ctx, [*columns, *([label] if label else []), DECISION])
     return cells_from_counts(counts, columns, label=label, decision=DECISION)
 
 
@@ -75,7 +85,7 @@ def value_cells(ctx: AuditContext, attributes: list[str], value_column: str, *,
     """One pass: counts per (group, label, distinct value) of a numeric column."""
     columns = [group_column(a) for a in attributes]
     by = [*columns, *([LABEL] if with_label else []), value_column]
-    counts = ctx.engine.count_by(ctx.frame, by)
+    counts = counts_by(ctx, by)
     keys, gi = _group_keys(counts, columns)
     values = pd.to_numeric(counts[value_column], errors="coerce").to_numpy(dtype=float)
     labels = (counts[LABEL].to_numpy(dtype=np.int64) if with_label
