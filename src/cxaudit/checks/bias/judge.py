@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from cxaudit.checks.base import CheckOutcome, Threshold
 from cxaudit.result import Metric, Status
 from cxaudit.stats.significance import benjamini_hochberg
@@ -133,8 +131,3 @@ def outcome(rows: list[dict[str, Any]], *, title: str, what: str, threshold: Thr
                "alpha": alpha, "threshold": threshold.as_dict(), "compare": compare,
                "compared": compared}
     return CheckOutcome(status=status, summary=summary, metrics=tuple(metrics), details=details)
-
-
-def finite(values: np.ndarray) -> np.ndarray:
-    """Finite entries only."""
-    return values[np.isfinite(values)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxaudit.checks.bias.metrics import CountMetric
+from cxaudit.checks.bias.metrics import COUNT_METRICS, CountMetric
 from cxaudit.stats.bootstrap import multinomial_replicates
 
 
@@ -76,7 +76,5 @@ def binary_values(attributes: list[str], keys: list[tuple[str, ...]], positives:
     cells = np.zeros((len(keys), 4), dtype=np.int64)
     cells[:, 0] = negatives
     cells[:, 1] = positives
-    from cxaudit.checks.bias.metrics import COUNT_METRICS
-
     return proportion_values(attributes, keys, cells, COUNT_METRICS["selection_rate"],
                              n_boot=n_boot, rng=rng, draws=draws)
