@@ -116,6 +116,7 @@ def large() -> dict:
     """10M rows from Parquet: read (dictionary), count, 12 metrics with 1,000 replicates."""
     from cxaudit.checks.bias.fast import count_parquet
 
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     counts = count_parquet(str(LARGE), ATTRIBUTES, label="label", decision="decision",
                            score="score")
@@ -125,7 +126,7 @@ def large() -> dict:
     comparisons = sum(o.details["compared"] for o in outcomes)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"rows": counts.rows, "read_count_s": t_count - start,
-            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "cpu_s": (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime),
             "metrics_s": end - t_count, "total_s": end - start,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "comparisons": comparisons, "checks": len(outcomes)}
@@ -236,7 +237,7 @@ scoring rate, 1,000 multinomial bootstrap replicates, z/Fisher tests, BH, MDE), 
 | {large_r['checks']} metrics × 6 sets, 1,000 replicates, tests, BH ({large_r['comparisons']} comparisons) | {large_r['metrics_s']:.2f} |
 | **total wall time** (target ≤ 3 s), fastest of 3 runs | **{large_r['total_s']:.2f}** |
 | all 3 runs, wall seconds | {', '.join(f'{t:.2f}' for t in large_r['all_totals'])} |
-| process CPU time (user + sys) of the fastest run | {large_r['cpu_s']:.2f} |
+| CPU time (user + sys, all threads) of the timed section, fastest run | {large_r['cpu_s']:.2f} |
 | peak RSS, ru_maxrss (target ≤ 1.5 GB) | {large_r['peak_mb']:.0f} MB |
 
 **{compare_r['rows']:,} rows, same 12 metrics × 6 attribute sets**, cxaudit through the full
