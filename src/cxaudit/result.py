@@ -91,11 +91,14 @@ class CheckResult(_Frozen):
     metrics: tuple[Metric, ...] = ()
     details: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    #: Set when an approved, unexpired waiver accepts this finding (see cxaudit.evidence.waivers).
+    waiver: dict[str, Any] | None = None
 
     @property
     def blocks(self) -> bool:
-        """True when this result alone makes the verdict ``fail``."""
-        return self.severity is Severity.BLOCK and self.status is Status.FAIL
+        """True when this result alone makes the verdict ``fail`` (a waived one never does)."""
+        return (self.severity is Severity.BLOCK and self.status is Status.FAIL
+                and self.waiver is None)
 
 
 class InputRecord(_Frozen):
@@ -120,6 +123,8 @@ class AuditResult(_Frozen):
     inputs: dict[str, InputRecord]
     settings: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
+    #: Every declared waiver with its status (applied, expired, unapproved, …) and why.
+    waivers: list[dict[str, Any]] = Field(default_factory=list)
     run: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -162,7 +167,7 @@ def decide_verdict(checks: tuple[CheckResult, ...] | list[CheckResult]) -> tuple
         and c.status in (Status.FAIL, Status.WARN, Status.ERROR, Status.INSUFFICIENT_DATA)
     ]
     if soft:
-        ids = ", ".join(c.id for c in soft)
+        ids = ", ".join(c.id + (" (waived)" if c.waiver else "") for c in soft)
         return Verdict.WARN, f"no blocking failures; needs attention: {ids}"
     if not checks:
         return Verdict.WARN, "the policy declares no checks"

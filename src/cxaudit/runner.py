@@ -6,8 +6,10 @@ result (the gate fails closed) and never stops the other checks.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -23,9 +25,10 @@ from cxaudit.result import (
     CheckResult,
     InputRecord,
     Status,
-    decide_verdict,
 )
 
+LOGGER = logging.getLogger("cxaudit.runner")
+Progress = Callable[[int, int, str], None]
 KEY_PACKAGES = ("cxaudit", "numpy", "pandas", "scikit-learn", "scipy", "fairlearn", "pydantic",
                 "skops", "shap", "great-expectations", "mlflow")
 _NEEDS = {
@@ -33,6 +36,7 @@ _NEEDS = {
     "decision": ("has_decision", "decisions: data.prediction, data.score or --model"),
     "score": ("has_score", "scores: data.score or a model with predict_proba"),
     "model": ("model", "a model (--model)"),
+    "consent": ("consent", "a consent ledger: --consent FILE or consent.ledger in the policy"),
 }
 
 
@@ -54,7 +58,8 @@ def check_requirements(ctx: AuditContext) -> None:
         cls = registry.get(params.type)
         for need in sorted(getattr(cls, "requires", ())):
             attribute, what = _NEEDS.get(need, (None, need))
-            if attribute is not None and not getattr(ctx, attribute):
+            value = getattr(ctx, attribute) if attribute is not None else True
+            if value is None or value is False:
                 raise InputError(f"{ctx.policy.locate('checks', params.id, 'type')}: check "
                                  f"{params.id!r} ({params.type}) needs {what}",
                                  hint="provide it, or remove the check from the policy")
@@ -87,9 +92,20 @@ def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
                        metrics=outcome.metrics, details=outcome.details)
 
 
-def run_checks(ctx: AuditContext) -> tuple[CheckResult, ...]:
-    """Run every declared check in policy order."""
-    return tuple(run_check(params, ctx) for params in ctx.policy.checks)
+def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[CheckResult, ...]:
+    """Run every declared check in policy order; ``progress(done, total, check_id)``."""
+    results = []
+    total = len(ctx.policy.checks)
+    for index, params in enumerate(ctx.policy.checks):
+        started = time.perf_counter()
+        result = run_check(params, ctx)
+        seconds = round(time.perf_counter() - started, 3)
+        LOGGER.info("check %s: %s in %.2f s", params.id, result.status.value, seconds,
+                    extra={"check": params.id, "status": result.status.value, "seconds": seconds})
+        results.append(result)
+        if progress is not None:
+            progress(index + 1, total, params.id)
+    return tuple(results)
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,7 @@ class AuditInputs:
     model_sha256: str | None = None
     engine: str = "local"
     seed: int = 0
+    waivers: str | None = None
 
 
 def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any) -> InputRecord:
@@ -115,9 +132,10 @@ def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any)
                        detail={k: v for k, v in detail.items() if v is not None})
 
 
-def audit(inputs: AuditInputs) -> AuditResult:
+def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     """Run a whole audit from files; raise :class:`InputError` for bad input."""
     from cxaudit.engines import get_engine
+    from cxaudit.evidence.waivers import load_waivers
     from cxaudit.loaders.data import read_table
     from cxaudit.loaders.model import load_model
     from cxaudit.policy.loader import load_policy
@@ -127,36 +145,56 @@ def audit(inputs: AuditInputs) -> AuditResult:
     policy = load_policy(inputs.policy)
     engine = get_engine(inputs.engine)
     frame = read_table(inputs.data, role="data")
-    consent = read_table(inputs.consent, role="consent ledger") if inputs.consent else None
+    LOGGER.info("read %s: %d rows, %d columns", Path(inputs.data).name, len(frame),
+                frame.shape[1], extra={"rows": len(frame)})
+    consent_path = inputs.consent
+    if consent_path is None and policy.consent is not None and policy.consent.ledger:
+        consent_path = str(Path(policy.source).parent / policy.consent.ledger)
+    consent = read_table(consent_path, role="consent ledger") if consent_path else None
     reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
              if inputs.model else None)
+    waivers = load_waivers(inputs.waivers) if inputs.waivers else ()
     return audit_loaded(
         policy, frame, engine=engine, model=model, consent=consent, reference=reference,
-        seed=inputs.seed, started=started, clock=clock,
+        seed=inputs.seed, started=started, clock=clock, progress=progress, waivers=waivers,
         records={
             "data": _record("data", inputs.data, rows=len(frame)),
-            **({"consent": _record("consent", inputs.consent, rows=len(consent))}
+            **({"consent": _record("consent", consent_path, rows=len(consent))}
                if consent is not None else {}),
             **({"reference": _record("reference", inputs.reference, rows=len(reference))}
                if reference is not None else {}),
+            **({"waivers": _record("waivers", inputs.waivers)} if inputs.waivers else {}),
         },
     )
 
 
 def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, consent: Any = None,
                  reference: Any = None, seed: int = 0, records: dict[str, InputRecord] | None = None,
-                 started: datetime | None = None, clock: float | None = None) -> AuditResult:
+                 started: datetime | None = None, clock: float | None = None,
+                 progress: Progress | None = None, waivers: tuple[Any, ...] = ()) -> AuditResult:
     """Run an audit on already-loaded inputs (used by the CLI, the demo and MLflow)."""
     from cxaudit.context import build_context
+    from cxaudit.evidence.waivers import apply_waivers, verdict_with_waivers
 
     started = started or datetime.now(timezone.utc)
     clock = clock if clock is not None else time.perf_counter()
+    if consent is not None:  # a bad ledger is bad input (exit 2), not a check error
+        from cxaudit.loaders.consent import prepare_consent
+
+        record = (records or {}).get("consent")
+        consent = prepare_consent(policy, frame, consent,
+                                  source=(record.path if record and record.path
+                                          else "consent ledger"))
     ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,
                         seed=seed)
     check_requirements(ctx)
-    results = run_checks(ctx)
-    verdict, reason = decide_verdict(results)
+    results = run_checks(ctx, progress)
+    approvals = getattr(policy, "approvals", None)
+    results, waiver_report = apply_waivers(
+        results, (*getattr(policy, "waivers", ()), *waivers), started.date(),
+        approvers=approvals.waiver_approvers if approvals else None)
+    verdict, reason = verdict_with_waivers(results, waiver_report)
     inputs = dict(records or {})
     inputs["policy"] = InputRecord(kind="policy", path=Path(policy.source).name,
                                    sha256=policy.sha256,
@@ -175,8 +213,10 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         system=policy.system.model_dump(mode="json", exclude_none=True),
         checks=results,
         inputs=inputs,
-        settings={"seed": seed},
+        settings={"seed": seed, **({"approvals": {"required_roles": approvals.required_roles}}
+                                   if approvals and approvals.required_roles else {})},
         versions=package_versions(),
+        waivers=waiver_report,
         run={"started_at": started.isoformat(timespec="seconds"),
              "finished_at": finished.isoformat(timespec="seconds"),
              "duration_s": round(time.perf_counter() - clock, 3),

@@ -9,6 +9,7 @@ traceback is shown only with ``--debug``.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import click
@@ -21,6 +22,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("cxaudit.cli.demo", "demo", "Train a churn model on real data and audit it."),
     "policy": ("cxaudit.cli.policy", "policy", "Validate, list and describe policies."),
     "explain": ("cxaudit.cli.explain", "explain", "Show the documentation of a check type."),
+    "report": ("cxaudit.cli.report", "report", "Compare audit reports (report diff)."),
+    "verify": ("cxaudit.cli.verify", "verify", "Check a report bundle's hashes and signature."),
+    "approve": ("cxaudit.cli.approve", "approve", "Sign off a report (bound to its hashes)."),
+    "log": ("cxaudit.cli.log", "log", "Verify or show the hash-chained audit trail."),
 }
 
 
@@ -34,7 +39,14 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module_name, attribute, _ = COMMANDS[cmd_name]
-        return getattr(importlib.import_module(module_name), attribute)
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not ctx.resilient_parsing:
+            from cxaudit.config import command_defaults
+
+            defaults = command_defaults(command, cmd_name, os.getcwd())
+            if defaults:
+                ctx.default_map = {**(ctx.default_map or {}), cmd_name: defaults}
+        return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List subcommands from the table, without importing them."""
@@ -66,18 +78,30 @@ class LazyGroup(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                              "auto_envvar_prefix": "CXAUDIT"})
 @click.version_option(__version__, "--version", prog_name="cxaudit")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of short error messages.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the audit is doing.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Format of log lines on stderr.")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, log_format: str) -> None:
     """Audit customer-experience models for data quality, consent, bias and explainability.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
     2 usage error or invalid input, 3 internal error.
+
+    Defaults come from cxaudit.toml or [tool.cxaudit.<command>] in pyproject.toml,
+    and from CXAUDIT_<COMMAND>_<OPTION> environment variables. Shell completion:
+    eval "$(_CXAUDIT_COMPLETE=bash_source cxaudit)" (or zsh_source, fish_source).
     """
+    from cxaudit.logs import configure
+
     ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.obj.update(debug=debug, quiet=quiet, verbose=verbose)
+    configure(verbosity=-1 if quiet else (1 if verbose else 0), fmt=log_format)
 
 
 def main() -> None:

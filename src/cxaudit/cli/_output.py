@@ -24,12 +24,14 @@ def exit_code(result: AuditResult, *, strict: bool) -> int:
     return EXIT_PASS
 
 
-def print_summary(result: AuditResult, written: dict[str, Path]) -> None:
+def print_summary(result: AuditResult, written: dict[str, Path], *, quiet: bool = False) -> None:
     """Verdict first, then one row per check, then where the reports are."""
     width = min(shutil.get_terminal_size((100, 20)).columns, 120)
     verdict = result.verdict.value
     click.echo(click.style(f"Verdict: {verdict.upper()}", fg=COLOURS[verdict], bold=True)
                + f" — {result.verdict_reason}")
+    if quiet:
+        return
     click.echo()
     id_width = max([len(c.id) for c in result.checks] + [5])
     status_width = 17
@@ -46,3 +48,23 @@ def print_summary(result: AuditResult, written: dict[str, Path]) -> None:
         click.echo()
         for fmt, path in written.items():
             click.echo(f"  {fmt:<6} {path}")
+
+
+def progress_reporter(quiet: bool):  # type: ignore[no-untyped-def]
+    """A ``progress(done, total, check_id)`` for terminals; None in CI, pipes or --quiet."""
+    import os
+    import sys
+
+    if quiet or os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+    width = 28
+
+    def report(done: int, total: int, check_id: str) -> None:
+        filled = int(width * done / max(total, 1))
+        line = f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {check_id[:40]:<40}"
+        sys.stderr.write(line)
+        if done == total:
+            sys.stderr.write("\r" + " " * len(line) + "\r")
+        sys.stderr.flush()
+
+    return report

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-FORMAT_CHOICES = ("json", "html", "md", "junit")
+FORMAT_CHOICES = ("json", "html", "md", "junit", "pdf", "model-card")
 
 
 def parse_formats(value: str) -> list[str]:
@@ -20,20 +20,20 @@ def parse_formats(value: str) -> list[str]:
 
 
 @click.command()
-@click.option("--policy", "policy_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--policy", "policy", required=True, type=click.Path(dir_okay=False),
               help="Policy YAML file.")
-@click.option("--data", "data_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=False),
               help="Customer data to audit (CSV or Parquet).")
-@click.option("--model", "model_path", default=None,
+@click.option("--model", "model", default=None,
               help="Model: a .skops file, or .joblib/.pkl with --trust-model.")
-@click.option("--consent", "consent_path", default=None, type=click.Path(dir_okay=False),
+@click.option("--consent", "consent", default=None, type=click.Path(dir_okay=False),
               help="Consent ledger (CSV or Parquet).")
-@click.option("--reference", "reference_path", default=None, type=click.Path(dir_okay=False),
+@click.option("--reference", "reference", default=None, type=click.Path(dir_okay=False),
               help="Reference (training) data for drift checks.")
-@click.option("--out", "out_dir", default="cxaudit-report", show_default=True,
+@click.option("--out", "out", default="cxaudit-report", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the reports.")
-@click.option("--format", "formats", default="json,html,md,junit", show_default=True,
-              help="Comma-separated report formats: json, html, md, junit.")
+@click.option("--format", "format", default="json,html,md,junit", show_default=True,
+              help="Comma-separated report formats: json, html, md, junit, pdf, model-card.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--trust-model", is_flag=True,
               help="Allow loading pickle/joblib models (they run code when loaded).")
@@ -42,27 +42,46 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--engine", default="local", show_default=True, help="Computation engine.")
 @click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder with custom report templates (copy of cxaudit's reports/).")
+@click.option("--waivers", "waivers", default=None, type=click.Path(dir_okay=False),
+              help="YAML file with more waivers (a `waivers:` list, as in the policy).")
+@click.option("--sign-key", default=None, type=click.Path(dir_okay=False),
+              help="Ed25519 private key (PEM PKCS#8) to sign manifest.json with.")
+@click.option("--trail", default=None, type=click.Path(dir_okay=False),
+              help="Audit trail to log to (default: $CXAUDIT_TRAIL or OUT/audit-trail.jsonl).")
+@click.option("--no-trail", is_flag=True, help="Do not log this audit in an audit trail.")
 @click.pass_context
-def audit(ctx: click.Context, policy_path: str, data_path: str, model_path: str | None,
-          consent_path: str | None, reference_path: str | None, out_dir: str, formats: str,
+def audit(ctx: click.Context, policy: str, data: str, model: str | None,
+          consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str,
-          templates: str | None) -> None:
+          templates: str | None, waivers: str | None, sign_key: str | None,
+          trail: str | None, no_trail: bool) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
     2 invalid input, 3 internal error (the gate fails closed).
     """
-    from cxaudit.cli._output import exit_code, print_summary
+    from cxaudit.cli._output import exit_code, print_summary, progress_reporter
+    from cxaudit.evidence.manifest import write_evidence
+    from cxaudit.evidence.signing import load_private_key
     from cxaudit.render import write_reports
     from cxaudit.runner import AuditInputs
     from cxaudit.runner import audit as run_audit
 
-    chosen = parse_formats(formats)
-    result = run_audit(AuditInputs(
-        policy=policy_path, data=data_path, model=model_path, consent=consent_path,
-        reference=reference_path, trust_model=trust_model, model_sha256=model_sha256,
-        engine=engine, seed=seed))
-    written = write_reports(result, out_dir, chosen,
+    quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    chosen = parse_formats(format)
+    if sign_key:
+        load_private_key(sign_key)  # a bad key is a usage error before the audit runs
+    inputs = AuditInputs(
+        policy=policy, data=data, model=model, consent=consent,
+        reference=reference, trust_model=trust_model, model_sha256=model_sha256,
+        engine=engine, seed=seed, waivers=waivers)
+    result = run_audit(inputs, progress=progress_reporter(quiet))
+    written = write_reports(result, out, chosen,
                             templates=Path(templates) if templates else None)
-    print_summary(result, written)
+    evidence = write_evidence(out, result, inputs=inputs, sign_key=sign_key,
+                              trail=False if no_trail else (trail or True))
+    written["manifest"] = evidence.manifest_path
+    if evidence.signature_path is not None:
+        written["sig"] = evidence.signature_path
+    print_summary(result, written, quiet=quiet)
     ctx.exit(exit_code(result, strict=strict))

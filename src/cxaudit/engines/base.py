@@ -8,7 +8,7 @@ one-pass count over combinations of columns (a bincount locally, a
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -48,3 +48,15 @@ class Engine(abc.ABC):
     def to_pandas(self, frame: Any, columns: Sequence[str] | None = None,
                   limit: int | None = None) -> pd.DataFrame:
         """Collect (a sample of) ``frame`` as pandas, for checks that need rows."""
+
+    @abc.abstractmethod
+    def stratified_sample(self, frame: Any, by: Sequence[str], sizes: Mapping[tuple[str, ...], int],
+                          columns: Sequence[str], seed: int) -> pd.DataFrame:
+        """Draw a stratified random sample without replacement, as pandas.
+
+        ``sizes`` maps each stratum — the values of ``by`` as a tuple of
+        ``str`` (as :meth:`count_by` reports them, converted with ``str``) — to
+        the number of rows to draw (capped at the stratum's size); strata not
+        in ``sizes`` are not sampled. Returns ``columns`` plus ``by`` for the
+        sampled rows, in their original row order, reproducible for a seed.
+        """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,3 +67,24 @@ class LocalEngine(Engine):
                   limit: int | None = None) -> pd.DataFrame:
         out = frame if columns is None else frame[list(columns)]
         return out if limit is None else out.head(limit)
+
+    def stratified_sample(self, frame: pd.DataFrame, by: Sequence[str],  # noqa: D102
+                          sizes: Mapping[tuple[str, ...], int], columns: Sequence[str],
+                          seed: int) -> pd.DataFrame:
+        by = list(by)
+        rng = np.random.default_rng(seed)
+        groups = frame.groupby(by, sort=True, dropna=False, observed=True).indices
+        chosen = []
+        for key in sorted(groups, key=lambda k: tuple(str(v) for v in _as_tuple(k))):
+            want = sizes.get(tuple(str(v) for v in _as_tuple(key)), 0)
+            rows = groups[key]
+            if want <= 0:
+                continue
+            chosen.append(rows if want >= len(rows) else rng.choice(rows, size=want, replace=False))
+        positions = np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=np.int64)
+        wanted = list(dict.fromkeys([*columns, *by]))
+        return frame.iloc[positions][wanted]
+
+
+def _as_tuple(key: Any) -> tuple[Any, ...]:
+    return key if isinstance(key, tuple) else (key,)

@@ -309,6 +309,8 @@ def load_policy(path: str | Path) -> Policy:
         data=envelope.data,
         consent=envelope.consent,
         checks=tuple(validated),
+        approvals=envelope.approvals,
+        waivers=tuple(envelope.waivers),
         extends=tuple(top.data.get("extends") or ()) if isinstance(top.data.get("extends"), list)
         else (),
         source=str(path),

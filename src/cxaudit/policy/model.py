@@ -7,12 +7,23 @@ against the model their check type registers (see :mod:`cxaudit.policy.loader`).
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cxaudit.checks.base import CheckParams
+from cxaudit.consent.vocabulary import LawfulBasis
+from cxaudit.evidence.schema import Approvals, Waiver
 
 FORMAT_VERSION = 1
 
@@ -117,22 +128,114 @@ class DataSpec(_Section):
         return value
 
 
-class ConsentSpec(_Section):
-    """Which processing purpose the consent ledger must cover."""
+class PurposeSpec(_Section):
+    """What a processing purpose may rest on (GDPR Art. 6(1)) and what it is."""
 
-    purpose: str | None = Field(default=None, description="Purpose id in the consent ledger.")
-    ledger: str | None = Field(default=None, description="Path to the consent ledger.")
+    lawful_bases: list[LawfulBasis] = Field(
+        default_factory=lambda: [LawfulBasis.consent], min_length=1,
+        description="Lawful bases accepted for this purpose (default: consent only).")
+    tcf_purposes: list[int] | None = Field(
+        default=None, description="IAB TCF v2.2 purposes (1-11) this purpose involves; "
+        "default: cxaudit's built-in mapping of common purpose ids.")
+    direct_marketing: bool | None = Field(
+        default=None, description="Direct marketing (Art. 21(3): objections are absolute); "
+        "default: the built-in mapping, else false.")
+
+    @field_validator("tcf_purposes")
+    @classmethod
+    def _tcf_range(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None:
+            bad = [n for n in value if not 1 <= n <= 11]
+            if bad:
+                raise ValueError(f"TCF v2.2 purposes are numbered 1-11, got {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _consent_only(self) -> PurposeSpec:
+        from cxaudit.consent.tcf import consent_only_purposes
+
+        only = sorted(set(self.tcf_purposes or ()) & consent_only_purposes())
+        others = [b.value for b in self.lawful_bases if b is not LawfulBasis.consent]
+        if only and others:
+            raise ValueError(f"TCF v2.2 purpose(s) {only} can rest on consent only, but "
+                             f"lawful_bases also lists {', '.join(others)}")
+        return self
+
+
+class FallbackSpec(_Section):
+    """The non-personalised treatment opted-out subjects must receive."""
+
+    column: str | None = Field(default=None, description="Column of the scoring log holding "
+                               "the treatment; default: data.prediction, else the 0/1 decision "
+                               "from the model or data.score.")
+    value: str | int | float | bool = Field(description="The fallback value in that column.")
+
+
+class ConsentSpec(_Section):
+    """Consent and privacy: which purpose the data serves and what may be used for it."""
+
+    purpose: str | None = Field(default=None, description="Purpose id in the consent ledger "
+                                "(default: system.purpose).")
+    ledger: str | None = Field(default=None, description="Path to the consent ledger, relative "
+                               "to the policy file (--consent overrides it).")
+    purposes: dict[str, PurposeSpec] = Field(
+        default_factory=dict, description="Per purpose id: accepted lawful bases, TCF purposes, "
+        "direct marketing.")
+    as_of: datetime | date | None = Field(
+        default=None, description="Event time of every row when the data has no data.timestamp "
+        "column (default: the audit time, stated in every finding).")
+    timezone: str | None = Field(
+        default=None, description="IANA zone of timestamps written without a UTC offset; "
+        "without it naive and offset-carrying timestamps are never compared.")
+    age_limit: int = Field(default=16, ge=13, le=18, description="Age below which consent "
+                           "needs a holder of parental responsibility (GDPR Art. 8: 13-16).")
+    age_column: str | None = Field(default=None, description="Data column with the subject's "
+                                   "age in years at the event time.")
+    fallback: FallbackSpec | None = Field(default=None, description="Non-personalised "
+                                          "treatment for opted-out subjects.")
+    retention_days: int | None = Field(default=None, ge=1, description="Rows older than this "
+                                       "many days (by data.timestamp) must be deleted.")
+    feature_justifications: dict[str, str] = Field(
+        default_factory=dict, description="Why each model feature is needed for the purpose "
+        "(data minimisation, Art. 5(1)(c)).")
+    special_category: list[str] = Field(default_factory=list, description="Columns known to "
+                                        "hold special-category data (Art. 9).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
+                                 "UTC or Europe/Berlin") from None
+        return value
+
+    @field_validator("feature_justifications")
+    @classmethod
+    def _non_empty(cls, value: dict[str, str]) -> dict[str, str]:
+        empty = [k for k, v in value.items() if not str(v).strip()]
+        if empty:
+            raise ValueError(f"justification for {', '.join(empty)} is empty; say why the "
+                             "feature is needed")
+        return value
 
 
 class PolicyEnvelope(_Section):
     """Everything in a policy but the check declarations (validated per type)."""
 
     cxaudit: Literal[1] = Field(description="Policy format version (not the package version).")
+    description: str | None = Field(default=None, description="What this policy is for.")
     extends: list[str] = Field(default_factory=list)
     system: System
     data: DataSpec = Field(default_factory=DataSpec)
     consent: ConsentSpec | None = None
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    approvals: Approvals | None = Field(default=None, description="Required sign-off roles.")
+    waivers: list[Waiver] = Field(default_factory=list, description="Accepted, expiring risks.")
 
 
 class Policy(BaseModel):
@@ -145,6 +248,8 @@ class Policy(BaseModel):
     consent: ConsentSpec | None
     checks: tuple[CheckParams, ...]
     extends: tuple[str, ...] = ()
+    approvals: Approvals | None = None
+    waivers: tuple[Waiver, ...] = ()
     source: str
     sha256: str = Field(description="SHA-256 of the policy file's bytes.")
     resolved_sha256: str = Field(description="SHA-256 of the policy after `extends` is applied.")

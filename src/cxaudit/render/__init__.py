@@ -16,11 +16,21 @@ FORMATS = {
     "md": "audit.md",
     "html": "audit.html",
     "junit": "audit.junit.xml",
+    "pdf": "audit.pdf",
+    "model-card": "model-card.md",
 }
 
 
-def render(result: AuditResult, fmt: str, *, templates: Path | None = None) -> str:
-    """Render ``result`` in one format."""
+def render(result: AuditResult, fmt: str, *, templates: Path | None = None) -> str | bytes:
+    """Render ``result`` in one format (bytes for PDF)."""
+    if fmt == "pdf":
+        from cxaudit.render.pdf import render_pdf
+
+        return render_pdf(result, templates=templates)
+    if fmt == "model-card":
+        from cxaudit.render.model_card import render_model_card_markdown
+
+        return render_model_card_markdown(result, templates=templates)
     if fmt == "json":
         return result.to_json()
     if fmt == "junit":
@@ -38,9 +48,13 @@ def write_reports(result: AuditResult, out_dir: str | Path, formats: list[str], 
     out = Path(out_dir)
     rendered = {fmt: render(result, fmt, templates=templates) for fmt in formats}
     out.mkdir(parents=True, exist_ok=True)
+    if "model-card" in formats:
+        from cxaudit.render.model_card import model_card_json
+
+        rendered["model-card-json"] = model_card_json(result)
     written = {}
     for fmt, text in rendered.items():
-        path = out / FORMATS[fmt]
+        path = out / (FORMATS.get(fmt) or "model-card.json")
         atomic_write(path, text)
         written[fmt] = path
     return written

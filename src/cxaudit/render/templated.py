@@ -15,6 +15,7 @@ from cxaudit.result import AuditResult, CheckResult, Metric
 TEMPLATE_FILES = {"md": "audit.md.j2", "html": "audit.html.j2"}
 STATUS_ORDER = {"error": 0, "fail": 1, "insufficient_data": 2, "warn": 3, "pass": 4}
 MAX_ROWS = 60
+MAX_BARS = 40
 
 
 def fmt_number(value: Any) -> str:
@@ -66,7 +67,33 @@ def _bar(metric: Metric) -> dict[str, float] | None:
             "threshold": pct(threshold.get("min", threshold.get("max")))}
 
 
-def _check_view(check: CheckResult) -> dict[str, Any]:
+def _charts(check: CheckResult) -> dict[str, Any]:
+    """One SVG per metric that varies across groups (at most MAX_BARS bars)."""
+    from cxaudit.render.svg import Bar, bar_chart
+
+    by_name: dict[str, list[Metric]] = {}
+    for metric in check.metrics:
+        if metric.group:
+            by_name.setdefault(metric.name, []).append(metric)
+    charts = {}
+    for name, metrics in by_name.items():
+        if len(metrics) < 2 or len(metrics) > MAX_BARS:
+            continue
+        distinct = {m.value for m in metrics if m.value is not None}
+        if len(distinct) < 2 and not any(m.ci for m in metrics):
+            continue  # nothing varies across groups: the table says it all
+        threshold = next((m.threshold for m in metrics if m.threshold), None) or {}
+        line = threshold.get("min", threshold.get("max"))
+        bars = [Bar(label=fmt_group(m.group), value=m.value,
+                    low=m.ci[0] if m.ci else None, high=m.ci[1] if m.ci else None,
+                    status=m.status.value if m.status else "") for m in metrics]
+        charts[name] = bar_chart(bars, title=f"{name.replace('_', ' ')} by group",
+                                 threshold=line,
+                                 threshold_label=fmt_threshold(threshold) if threshold else "")
+    return charts
+
+
+def _check_view(check: CheckResult, *, chart: bool = False) -> dict[str, Any]:
     tables: dict[str, list[dict[str, Any]]] = {}
     for metric in check.metrics:
         tables.setdefault(metric.name, []).append({
@@ -81,6 +108,7 @@ def _check_view(check: CheckResult) -> dict[str, Any]:
             "note": metric.note or "",
             "bar": _bar(metric) if metric.threshold else None,
         })
+    charts = _charts(check) if chart else {}
     truncated = {}
     for name, rows in tables.items():
         if len(rows) > MAX_ROWS:
@@ -91,14 +119,15 @@ def _check_view(check: CheckResult) -> dict[str, Any]:
         "severity": check.severity.value, "summary": check.summary, "rule": check.rule,
         "description": check.description, "error": check.error, "tables": tables,
         "truncated": truncated,
+        "charts": charts,
         "has_ci": any(m.ci for m in check.metrics),
         "has_p": any(m.p_value is not None for m in check.metrics),
     }
 
 
-def view_model(result: AuditResult) -> dict[str, Any]:
+def view_model(result: AuditResult, *, chart: bool = False) -> dict[str, Any]:
     """Everything the templates need, already formatted."""
-    checks = [_check_view(c) for c in result.checks]
+    checks = [_check_view(c, chart=chart) for c in result.checks]
     ordered = sorted(checks, key=lambda c: (STATUS_ORDER.get(c["status"], 9), c["id"]))
     return {
         "verdict": result.verdict.value,
@@ -115,8 +144,9 @@ def view_model(result: AuditResult) -> dict[str, Any]:
     }
 
 
-def render_template(result: AuditResult, fmt: str, *, templates: Path | None = None) -> str:
-    """Render the Markdown or HTML report."""
+def render_template(result: AuditResult, fmt: str, *, templates: Path | None = None,
+                    print_version: bool = False) -> str:
+    """Render the Markdown or HTML report (``print_version``: every table expanded)."""
     import jinja2
 
     from cxaudit.resources import data_dir
@@ -132,4 +162,6 @@ def render_template(result: AuditResult, fmt: str, *, templates: Path | None = N
     )
     env.filters["md"] = md_cell
     env.filters["num"] = fmt_number
-    return env.get_template(TEMPLATE_FILES[fmt]).render(**view_model(result))
+    model = view_model(result, chart=fmt == "html")
+    model["print_version"] = print_version
+    return env.get_template(TEMPLATE_FILES[fmt]).render(**model)

@@ -1,0 +1,228 @@
+"""Benchmark: the as-of consent join for 10 M scored rows against a 20 M-event ledger.
+
+Usage::
+
+    python benchmarks/bench_consent.py            # full size (10 M rows, 20 M events)
+    python benchmarks/bench_consent.py --rows 1000000 --events 2000000 --subjects 500000
+    python benchmarks/bench_consent.py --record   # also append the figures to RESULTS.md
+
+Data is generated once into ``benchmarks/data/`` (gitignored) as Parquet:
+5 M subjects with text ids, 4 purposes, tz-aware timestamps at whole seconds.
+Each measurement runs in a fresh subprocess so its peak RSS is its own:
+
+- ``join``: the target — from the loaded, validated ledger and scored rows to
+  the consent state of every row (purpose filter, Arrow id encoding, ledger
+  sort, as-of walk, classification): :func:`cxaudit.consent.states.consent_view`;
+- ``validate``: :func:`cxaudit.loaders.consent.validate_ledger` on the raw
+  20 M-row ledger (reported, not part of the target);
+- ``merge_asof``: pandas ``merge_asof`` on the same purpose, for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+PURPOSES = ("retention_offers", "analytics", "recommendations", "service_improvement")
+
+
+def _paths(rows: int, events: int, subjects: int) -> tuple[Path, Path]:
+    tag = f"{rows}-{events}-{subjects}"
+    return DATA / f"consent-scored-{tag}.parquet", DATA / f"consent-ledger-{tag}.parquet"
+
+
+def generate(rows: int, events: int, subjects: int, seed: int = 0) -> None:
+    """Write the scored rows and the ledger as Parquet (skipped when present)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    scored_path, ledger_path = _paths(rows, events, subjects)
+    if scored_path.exists() and ledger_path.exists():
+        return
+    DATA.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+
+    def ids(codes: np.ndarray) -> pa.Array:
+        return pc.binary_join_element_wise("CUST-", pc.cast(pa.array(codes), pa.string()), "")
+
+    start = int(np.datetime64("2024-01-01T00:00:00", "s").astype(np.int64))
+    span = 2 * 365 * 86400
+    subject = rng.integers(0, subjects, events)
+    granted = start + rng.integers(0, span, events)
+    status = rng.choice(4, events, p=[0.82, 0.05, 0.08, 0.05])  # granted/expired/withdrawn/refused
+    withdrawn = np.where(status == 2, granted + rng.integers(1, 200 * 86400, events), 0)
+    expires = np.where(status == 1, granted + rng.integers(1, 400 * 86400, events),
+                       granted + 730 * 86400)
+    signal = np.where((status == 3) & (rng.random(events) < 0.3), 0, -1)  # some GPC refusals
+
+    def stamps(values: np.ndarray, present: np.ndarray | None = None) -> pa.Array:
+        arr = pa.array(values.astype("datetime64[s]").astype("datetime64[us]"),
+                       type=pa.timestamp("us", tz="UTC"))
+        return arr if present is None else pc.if_else(pa.array(present), arr, None)
+
+    def category(values: np.ndarray, labels: list[str]) -> pa.Array:
+        return pa.DictionaryArray.from_arrays(pa.array(values, type=pa.int8()), pa.array(labels))
+
+    purpose = rng.integers(0, len(PURPOSES), events)
+    ledger = pa.table({
+        "subject_id": ids(subject),
+        "purpose": category(purpose, list(PURPOSES)),
+        "lawful_basis": category(np.zeros(events, dtype=np.int8), ["consent"]),
+        "status": category(status, ["granted", "expired", "withdrawn", "refused"]),
+        "granted_at": stamps(granted),
+        "withdrawn_at": stamps(withdrawn, status == 2),
+        "expires_at": stamps(expires),
+        "notice_version": category(rng.integers(0, 2, events), ["notice-v3", "notice-v4"]),
+        "channel": category(rng.integers(0, 3, events), ["web", "app", "store"]),
+        "jurisdiction": category(rng.integers(0, 3, events), ["EU-DE", "EU-FR", "US-CA"]),
+        "signal": pa.DictionaryArray.from_arrays(
+            pa.array(np.where(signal < 0, 0, signal), type=pa.int8(),
+                     mask=signal < 0), pa.array(["gpc"])),
+    })
+    pq.write_table(ledger, ledger_path)
+    del ledger
+    scored_subject = rng.integers(0, int(subjects * 1.02), rows)  # 2% never in the ledger
+    scored = pa.table({"customer_id": ids(scored_subject),
+                       # scored in the second year: most subjects have a record by then
+                       "scored_at": stamps(start + span // 2 + rng.integers(0, span // 2, rows)),
+                       "score": pa.array(rng.random(rows))})
+    pq.write_table(scored, scored_path)
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(kind: str, rows: int, events: int, subjects: int) -> dict:
+    """Run one measurement in this process; return its figures."""
+    import numpy as np
+    import pandas as pd
+
+    scored_path, ledger_path = _paths(rows, events, subjects)
+    t0 = time.perf_counter()
+    ledger = pd.read_parquet(ledger_path)
+    load_s = time.perf_counter() - t0
+    out: dict = {"kind": kind, "load_ledger_s": round(load_s, 2)}
+    if kind == "validate":
+        from cxaudit.loaders.consent import validate_ledger
+
+        t0, c0 = time.perf_counter(), _cpu_s()
+        validate_ledger(ledger, source="bench")
+        out["seconds"] = round(time.perf_counter() - t0, 2)
+        out["cpu_seconds"] = round(_cpu_s() - c0, 2)
+    elif kind == "join":
+        from cxaudit.consent.states import consent_view
+        from cxaudit.context import AuditContext
+        from cxaudit.engines.local import LocalEngine
+        from cxaudit.loaders.consent import ATTRS_KEY
+        from cxaudit.policy.model import ConsentSpec, DataSpec, Policy, System
+
+        # The loaded Parquet is already in the validated form; mark it as such.
+        ledger.attrs[ATTRS_KEY] = {"aware": True, "source": "bench", "optional_columns":
+                                   ["signal"]}
+        scored = pd.read_parquet(scored_path)
+        policy = Policy(system=System(name="bench", purpose="retention_offers"),
+                        data=DataSpec(id="customer_id", timestamp="scored_at"),
+                        consent=ConsentSpec(), checks=(), source="bench.yaml", sha256="-",
+                        resolved_sha256="-")
+        ctx = AuditContext(policy=policy, engine=LocalEngine(), frame=scored,
+                           data_columns=tuple(scored.columns), features=("score",),
+                           consent=ledger)
+        t0, c0 = time.perf_counter(), _cpu_s()
+        view = consent_view(ctx)
+        out["seconds"] = round(time.perf_counter() - t0, 2)
+        out["cpu_seconds"] = round(_cpu_s() - c0, 2)
+        out["states"] = view.counts()
+    elif kind == "merge_asof":
+        scored = pd.read_parquet(scored_path, columns=["customer_id", "scored_at"])
+        t0, c0 = time.perf_counter(), _cpu_s()
+        part = ledger.loc[ledger["purpose"] == "retention_offers", ["subject_id", "granted_at"]]
+        part = part.assign(record=np.arange(len(part))).sort_values("granted_at")
+        left = scored.assign(row=np.arange(len(scored))).sort_values("scored_at")
+        joined = pd.merge_asof(left, part, left_on="scored_at", right_on="granted_at",
+                               left_by="customer_id", right_by="subject_id")
+        out["seconds"] = round(time.perf_counter() - t0, 2)
+        out["cpu_seconds"] = round(_cpu_s() - c0, 2)
+        out["matched"] = int(joined["record"].notna().sum())
+    out["peak_rss_mb"] = round(_peak_mb())
+    return out
+
+
+def _machine_note() -> str:
+    load = os.getloadavg()
+    return (f"{os.cpu_count()} cores, load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f} "
+            "(shared with other agents)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--events", type=int, default=20_000_000)
+    parser.add_argument("--subjects", type=int, default=5_000_000)
+    parser.add_argument("--only", choices=["join", "validate", "merge_asof"], action="append")
+    parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.rows, args.events, args.subjects)))
+        return
+    t0 = time.perf_counter()
+    generate(args.rows, args.events, args.subjects)
+    print(f"data ready in {time.perf_counter() - t0:.1f} s under {DATA}")
+    results = []
+    for kind in args.only or ["join", "validate", "merge_asof"]:
+        before = _machine_note()
+        proc = subprocess.run([sys.executable, __file__, "--measure", kind, "--rows",
+                               str(args.rows), "--events", str(args.events), "--subjects",
+                               str(args.subjects)], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(proc.stderr[-2000:], file=sys.stderr)
+            raise SystemExit(f"{kind} failed")
+        figures = json.loads(proc.stdout.strip().splitlines()[-1])
+        figures["machine"] = before
+        results.append(figures)
+        print(json.dumps(figures))
+    if args.record:
+        _record(args, results)
+
+
+def _record(args: argparse.Namespace, results: list[dict]) -> None:
+    lines = [f"\n### Consent as-of join — {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n",
+             f"Command: `python benchmarks/bench_consent.py --rows {args.rows} --events "
+             f"{args.events} --subjects {args.subjects}`  ",
+             f"Data: {args.rows:,} scored rows, {args.events:,} ledger events, "
+             f"{args.subjects:,} subjects, {len(PURPOSES)} purposes (text ids, tz-aware).\n",
+             "| step | wall s | CPU s (user+sys) | peak RSS MB (whole process, incl. the "
+             "loaded frames) | machine during the run |",
+             "|---|---|---|---|---|"]
+    names = {"join": "**as-of join + states (target ≤ 10 s, ≤ 3 GB)**",
+             "validate": "ledger validation (not in the target)",
+             "merge_asof": "pandas merge_asof, one purpose (comparison)"}
+    for r in results:
+        lines.append(f"| {names[r['kind']]} | {r['seconds']} | {r.get('cpu_seconds', '')} | "
+                     f"{r['peak_rss_mb']} | {r['machine']} |")
+    path = HERE / "RESULTS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
+    if "## Consent" not in text:
+        text += "\n## Consent and privacy\n"
+    path.write_text(text + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Load and validate a consent ledger (format: docs/consent-ledger.md).
+
+A ledger that cannot be trusted must stop the audit (exit 2) rather than produce
+findings: :func:`validate_ledger` raises :class:`~cxaudit.errors.DataError` naming
+the column and the first offending rows, with values masked and subject ids
+hashed. The validated frame is normalised so every later step can rely on it:
+
+- ``subject_id``, ``purpose``: text; ``lawful_basis``: the Art. 6(1) name;
+  ``status``/``signal``: lower-case vocabulary words;
+- ``granted_at``/``withdrawn_at``/``expires_at``: ``datetime64[us]`` — UTC when
+  the ledger carries offsets (or ``consent.timezone`` localises it), naive
+  otherwise (``frame.attrs["cxaudit_ledger"]["aware"]`` says which);
+- ``age_verified``/``parental_consent``: nullable booleans.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxaudit.consent.vocabulary import (
+    BASIS_ALIASES,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    SIGNALS,
+    STATUSES,
+    TIME_COLUMNS,
+    LawfulBasis,
+)
+from cxaudit.errors import DataError
+from cxaudit.loaders.data import missing_column_error, read_table
+from cxaudit.loaders.timestamps import Times, parse_column, row_list
+from cxaudit.masking import hash_id, mask_value
+
+ATTRS_KEY = "cxaudit_ledger"
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+
+def _bad(where: str, column: str, rows: np.ndarray, problem: str, hint: str,
+         values: pd.Series | None = None, ids: pd.Series | None = None) -> DataError:
+    shown = ""
+    if values is not None:
+        shown = ": " + ", ".join(repr(mask_value(values.iloc[int(r)])) for r in rows[:3])
+    elif ids is not None:
+        shown = " (subjects " + ", ".join(hash_id(ids.iloc[int(r)]) for r in rows[:3]) + ")"
+    return DataError(f"{where}: column {column!r}: {len(rows)} row(s) {problem} "
+                     f"({row_list(rows)}{shown})", hint=hint)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    text = frame[column].astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _category(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Stripped text as a categorical (ledgers repeat a few values millions of times)."""
+    raw = frame[column]
+    cat = raw if isinstance(raw.dtype, pd.CategoricalDtype) else raw.astype("category")
+    labels = pd.Index(cat.cat.categories.astype(str)).str.strip()
+    keep = labels != ""
+    uniques = pd.Index(labels[keep]).unique()
+    lookup = np.full(len(labels) + 1, -1, dtype=np.int64)  # last slot: missing (code -1)
+    lookup[:-1][keep] = uniques.get_indexer(labels[keep])
+    codes = lookup[cat.cat.codes.to_numpy()]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=uniques), index=frame.index)
+
+
+def _vocabulary(frame: pd.DataFrame, column: str, allowed: dict[str, str], where: str, *,
+                required: bool, hint: str, order: tuple[str, ...]) -> pd.Series:
+    """Map a column onto a fixed vocabulary (categories in ``order``), case-insensitively."""
+    text = _category(frame, column)
+    labels = [str(c).lower() for c in text.cat.categories]
+    mapped = np.array([order.index(allowed[c]) if c in allowed else -2 for c in labels] + [-1],
+                      dtype=np.int64)
+    codes = mapped[text.cat.codes.to_numpy()]
+    missing = codes == -1
+    if required and missing.any():
+        raise _bad(where, column, np.flatnonzero(missing), "are empty", hint)
+    unknown = np.flatnonzero(codes == -2)
+    if len(unknown):
+        raise _bad(where, column, unknown, "have an unknown value", hint,
+                   values=frame[column].astype(str))
+    return pd.Series(pd.Categorical.from_codes(codes, categories=list(order)), index=frame.index)
+
+
+def _boolean(frame: pd.DataFrame, column: str, where: str) -> pd.Series:
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("boolean")
+    text = series.astype("string").str.strip().str.lower()
+    text = text.mask(text == "")
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    out[text.isin(_TRUE).fillna(False).to_numpy(dtype=bool)] = True
+    out[text.isin(_FALSE).fillna(False).to_numpy(dtype=bool)] = False
+    unknown = np.flatnonzero(out.isna().to_numpy() & text.notna().to_numpy())
+    if len(unknown):
+        raise _bad(where, column, unknown, "are not true/false", "write true or false "
+                   "(or leave the cell empty when unknown)", values=text)
+    return out
+
+
+def validate_ledger(frame: pd.DataFrame, *, source: str = "consent ledger",
+                    timezone: str | None = None) -> pd.DataFrame:
+    """Check a ledger against the format and return it normalised.
+
+    Parameters
+    ----------
+    frame
+        The ledger as read from CSV/Parquet (or an already validated frame,
+        which is returned unchanged).
+    source
+        File name shown in messages.
+    timezone
+        IANA zone for timestamps written without a UTC offset.
+
+    Raises
+    ------
+    DataError
+        Missing columns, empty required cells, unknown status/basis/signal
+        values, unparseable or mixed naive/aware timestamps, or records whose
+        timestamps contradict their status.
+    """
+    if ATTRS_KEY in frame.attrs:
+        return frame
+    columns = [str(c) for c in frame.columns]
+    for column in REQUIRED_COLUMNS:
+        if column not in columns:
+            raise missing_column_error(column, columns, role="consent ledger", where=source,
+                                       what="required ledger column")
+    if len(frame) == 0:
+        raise DataError(f"{source}: the consent ledger has no records",
+                        hint="an empty ledger covers nobody; export the records")
+    out: dict[str, Any] = {}
+    for column in ("subject_id", "purpose"):
+        text = _text(frame, column) if column == "subject_id" else _category(frame, column)
+        empty = np.flatnonzero(text.isna().to_numpy())
+        if len(empty):
+            raise _bad(source, column, empty, "are empty", f"every record needs a {column}")
+        out[column] = text
+    ids = out["subject_id"]
+    bases = tuple(b.value for b in LawfulBasis)
+    out["lawful_basis"] = _vocabulary(
+        frame, "lawful_basis", {k: v.value for k, v in BASIS_ALIASES.items()}, source,
+        required=True, order=bases,
+        hint="use one of " + ", ".join(bases) + " (or the GDPR Art. 6(1) letter a-f)")
+    out["status"] = _vocabulary(frame, "status", {s: s for s in STATUSES}, source, required=True,
+                                order=STATUSES, hint="status is one of " + ", ".join(STATUSES))
+    signal = (_vocabulary(frame, "signal", {s: s for s in SIGNALS}, source, required=False,
+                          order=SIGNALS, hint="signal is empty or one of " + ", ".join(SIGNALS))
+              if "signal" in columns else
+              pd.Series(pd.Categorical.from_codes(np.full(len(frame), -1), categories=SIGNALS),
+                        index=frame.index))
+    out["signal"] = signal
+    times: dict[str, Times] = {}
+    for column in TIME_COLUMNS:
+        times[column] = parse_column(frame[column], column=column, where=source,
+                                     timezone=timezone)
+    kinds = {times[c].aware for c in TIME_COLUMNS if not times[c].missing.all()}
+    if len(kinds) > 1:
+        aware = [c for c in TIME_COLUMNS if times[c].aware and not times[c].missing.all()]
+        naive = [c for c in TIME_COLUMNS if not times[c].aware and not times[c].missing.all()]
+        raise DataError(f"{source}: {', '.join(aware)} carry UTC offsets but "
+                        f"{', '.join(naive)} do not; cxaudit does not compare them",
+                        hint="write every timestamp with its offset, or set consent.timezone")
+    aware = bool(kinds.pop()) if kinds else True
+    _check_lifecycle(source, out, times, ids)
+    for column in TIME_COLUMNS:
+        values = times[column].micros.astype("datetime64[us]")
+        series = pd.Series(values, index=frame.index)
+        series[times[column].missing] = pd.NaT
+        out[column] = series.dt.tz_localize("UTC") if aware else series
+    for column in ("notice_version", "channel", "jurisdiction"):
+        out[column] = _category(frame, column)
+    consent_rows = (out["lawful_basis"] == LawfulBasis.consent.value).fillna(False).to_numpy()
+    no_notice = np.flatnonzero(consent_rows & out["notice_version"].isna().to_numpy())
+    if len(no_notice):
+        raise _bad(source, "notice_version", no_notice, "rest on consent but name no notice",
+                   "GDPR Art. 7(1): record which notice the subject saw", ids=ids)
+    for column in ("age_verified", "parental_consent"):
+        out[column] = (_boolean(frame, column, source) if column in columns
+                       else pd.Series(pd.NA, index=frame.index, dtype="boolean"))
+    normalised = pd.DataFrame(out, index=frame.index).reset_index(drop=True)
+    normalised.attrs[ATTRS_KEY] = {"aware": aware, "source": source,
+                                   "optional_columns": [c for c in OPTIONAL_COLUMNS
+                                                        if c in columns]}
+    return normalised
+
+
+def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
+                     ids: pd.Series) -> None:
+    status = np.asarray(STATUSES, dtype=object)[out["status"].cat.codes.to_numpy()]
+    granted, withdrawn, expires = (times[c] for c in TIME_COLUMNS)
+    no_start = np.flatnonzero(granted.missing)
+    if len(no_start):
+        raise _bad(source, "granted_at", no_start, "have no granted_at (for refusals: when the "
+                   "refusal was recorded)", "every record needs the time it took effect",
+                   ids=ids)
+    rules = [
+        ("withdrawn_at", (status == "withdrawn") & withdrawn.missing,
+         "have status withdrawn but no withdrawn_at", "record when consent was withdrawn"),
+        ("expires_at", (status == "expired") & expires.missing,
+         "have status expired but no expires_at", "record when consent expired"),
+        ("withdrawn_at", (status == "granted") & ~withdrawn.missing,
+         "have status granted but a withdrawn_at", "a withdrawn record has status withdrawn"),
+        ("withdrawn_at", ~withdrawn.missing & (withdrawn.micros < granted.micros),
+         "were withdrawn before they were granted", "check the two timestamps"),
+        ("expires_at", ~expires.missing & (expires.micros < granted.micros),
+         "expire before they were granted", "check the two timestamps"),
+    ]
+    has_signal = out["signal"].cat.codes.to_numpy() >= 0
+    is_opt_out = has_signal & ~np.isin(status, ["withdrawn", "refused"])
+    rules.append(("signal", is_opt_out, "carry an opt-out signal but are not refused or "
+                  "withdrawn", "an opt-out record has status refused (or withdrawn)"))
+    for column, mask, problem, hint in rules:
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if len(rows):
+            raise _bad(source, column, rows, problem, hint, ids=ids)
+
+
+def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
+    """Read a CSV/Parquet ledger and validate it (see :func:`validate_ledger`)."""
+    frame = read_table(path, role="consent ledger")
+    return validate_ledger(frame, source=Path(path).name, timezone=timezone)
+
+
+def prepare_consent(policy: Any, frame: pd.DataFrame, ledger: pd.DataFrame, *,
+                    source: str = "consent ledger") -> pd.DataFrame:
+    """Validate the ledger before any check runs, so bad input exits 2.
+
+    Also checks what consent checks need from the policy and the data: a
+    purpose, the subject id column, and event times whose time-zone kind
+    matches the ledger's (naive vs aware is refused, never guessed).
+    """
+    from cxaudit.consent.states import audited_purpose
+    from cxaudit.errors import InputError
+    from cxaudit.loaders.timestamps import require_compatible, scalar_micros
+
+    zone = policy.consent.timezone if policy.consent else None
+    ledger = validate_ledger(ledger, source=source, timezone=zone)
+    if not any(c.type.startswith("consent.") for c in policy.checks):
+        return ledger
+    audited_purpose(policy)
+    if not policy.data.id:
+        raise InputError(f"{policy.locate('data')}: consent checks need data.id, the column "
+                         "matching the ledger's subject_id", hint="set data.id: customerID")
+    aware = Times(micros=np.zeros(0, np.int64), aware=ledger.attrs[ATTRS_KEY]["aware"],
+                  missing=np.zeros(0, bool))
+    column = policy.data.timestamp
+    if column and column in frame.columns:
+        sample = frame[column].dropna().head(1000)
+        if len(sample):
+            times = parse_column(sample, column=column, where="data", timezone=zone)
+            require_compatible(aware, f"{source} timestamps", times, f"data column {column!r}")
+    elif not column and policy.consent and policy.consent.as_of is not None:
+        times = scalar_micros(policy.consent.as_of, timezone=zone)
+        require_compatible(aware, f"{source} timestamps", times, "consent.as_of")
+    return ledger

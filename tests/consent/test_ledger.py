@@ -1,0 +1,176 @@
+"""Ledger validation: bad ledgers stop the audit with exit 2 and a precise message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxaudit.consent.vocabulary import REQUIRED_COLUMNS, SIGNALS, STATUSES, LawfulBasis
+from cxaudit.demo.consent import generate_ledger
+from cxaudit.errors import EXIT_INPUT, DataError, InputError
+from cxaudit.loaders.consent import validate_ledger
+from cxaudit.masking import hash_id
+from cxaudit.runner import AuditInputs, audit
+
+from .conftest import ledger_frame, record
+
+SCHEMA = Path(__file__).resolve().parents[2] / "src/cxaudit/schemas/consent-ledger.schema.json"
+
+POLICY = """
+cxaudit: 1
+system: {name: t, purpose: offers}
+data: {id: cid, timestamp: ts}
+checks:
+  - {id: cov, type: consent.coverage}
+"""
+
+
+def _error(frame: pd.DataFrame, **kwargs) -> str:
+    with pytest.raises(DataError) as caught:
+        validate_ledger(frame, source="ledger.csv", **kwargs)
+    assert caught.value.exit_code == EXIT_INPUT
+    return caught.value.format()
+
+
+def test_missing_column_is_named_with_a_suggestion():
+    frame = ledger_frame(record("A")).rename(columns={"lawful_basis": "lawfulbasis"})
+    message = _error(frame)
+    assert "'lawful_basis'" in message and "lawfulbasis" in message
+
+
+def test_unknown_status_names_column_rows_and_masks_values():
+    frame = ledger_frame(record("A"), record("B"), record("C", status="maybe-later"))
+    message = _error(frame)
+    assert "'status'" in message and "line 4" in message
+    assert "maybe-later" not in message and "'m*********r'" in message
+    assert "granted, expired, withdrawn, refused" in message
+
+
+def test_unparseable_timestamp_names_column_and_first_rows():
+    frame = ledger_frame(*[record(f"S{i}") for i in range(8)])
+    frame.loc[[2, 5, 6, 7], "granted_at"] = ["yesterday", "2025-13-01T00:00:00Z", "x", "y"]
+    message = _error(frame)
+    assert "'granted_at'" in message and "4 value(s)" in message
+    assert "lines 4, 7, 8, 9" in message
+    assert "yesterday" not in message
+
+
+def test_mixed_naive_and_aware_in_one_column_is_refused():
+    frame = ledger_frame(record("A", granted="2025-01-01T10:00:00"), record("B"))
+    message = _error(frame)
+    assert "mixes timestamps" in message and "'granted_at'" in message
+
+
+def test_naive_ledger_is_localised_only_when_a_zone_is_declared():
+    frame = ledger_frame(record("A", granted="2025-01-15 10:00:00"))
+    naive = validate_ledger(frame)
+    assert naive["granted_at"].dt.tz is None
+    berlin = validate_ledger(frame, timezone="Europe/Berlin")
+    assert berlin["granted_at"].iloc[0] == pd.Timestamp("2025-01-15T09:00:00Z")
+
+
+def test_naive_ledger_against_aware_event_times_exits_2(tmp_path, write_policy, make_context):
+    ledger = ledger_frame(record("A", granted="2025-01-15 10:00:00"))
+    frame = pd.DataFrame({"cid": ["A"], "ts": ["2025-02-01T00:00:00Z"]})
+    with pytest.raises(DataError, match="naive") as caught:
+        make_context(write_policy(POLICY), frame, ledger)
+    assert "consent.timezone" in caught.value.format()
+
+
+def test_status_contradicting_timestamps_is_refused_with_hashed_ids():
+    frame = ledger_frame(record("cust-001", "withdrawn"))
+    message = _error(frame)
+    assert "withdrawn_at" in message and hash_id("cust-001") in message
+    assert "cust-001" not in message
+    frame = ledger_frame(record("A", "granted", "2025-02-01T00:00:00Z",
+                                expires="2025-01-01T00:00:00Z"))
+    assert "expire before they were granted" in _error(frame)
+    frame = ledger_frame(record("A", signal="gpc"))
+    assert "opt-out signal" in _error(frame)
+
+
+def test_lawful_basis_letters_and_articles_are_normalised():
+    frame = ledger_frame(record("A", basis="a"), record("B", basis="6(1)(f)"),
+                         record("C", basis="Legitimate_Interests"))
+    out = validate_ledger(frame)
+    assert out["lawful_basis"].tolist() == ["consent", "legitimate_interests",
+                                            "legitimate_interests"]
+    assert "lawful_basis" in _error(ledger_frame(record("A", basis="because")))
+
+
+def test_consent_records_need_a_notice_version():
+    frame = ledger_frame(record("A", notice_version=None))
+    assert "notice_version" in _error(frame)
+
+
+def test_bad_ledger_through_audit_is_an_input_error(tmp_path, write_policy):
+    write_policy(POLICY)
+    pd.DataFrame({"cid": ["A"], "ts": ["2025-02-01T00:00:00Z"]}).to_csv(tmp_path / "d.csv",
+                                                                       index=False)
+    ledger_frame(record("A", status="yes")).to_csv(tmp_path / "l.csv", index=False)
+    with pytest.raises(DataError) as caught:
+        audit(AuditInputs(policy=str(tmp_path / "policy.yaml"), data=str(tmp_path / "d.csv"),
+                          consent=str(tmp_path / "l.csv")))
+    assert caught.value.exit_code == EXIT_INPUT
+    assert caught.value.message.startswith("l.csv: column 'status'")
+
+
+def test_consent_check_without_a_ledger_exits_2(tmp_path, write_policy):
+    write_policy(POLICY)
+    pd.DataFrame({"cid": ["A"], "ts": ["2025-02-01T00:00:00Z"]}).to_csv(tmp_path / "d.csv",
+                                                                       index=False)
+    with pytest.raises(InputError, match="needs a consent ledger") as caught:
+        audit(AuditInputs(policy=str(tmp_path / "policy.yaml"), data=str(tmp_path / "d.csv")))
+    assert caught.value.exit_code == EXIT_INPUT
+
+
+def test_policy_ledger_path_is_relative_to_the_policy(tmp_path, write_policy):
+    write_policy(POLICY.replace("checks:", "consent: {ledger: ledgers/l.csv}\nchecks:"))
+    (tmp_path / "ledgers").mkdir()
+    pd.DataFrame({"cid": ["A"], "ts": ["2025-02-01T00:00:00Z"]}).to_csv(tmp_path / "d.csv",
+                                                                       index=False)
+    ledger_frame(record("A")).to_csv(tmp_path / "ledgers" / "l.csv", index=False)
+    result = audit(AuditInputs(policy=str(tmp_path / "policy.yaml"),
+                               data=str(tmp_path / "d.csv")))
+    assert result.checks[0].status.value == "pass"
+    assert result.inputs["consent"].path == "l.csv" and result.inputs["consent"].sha256
+
+
+def test_schema_matches_the_vocabulary_and_accepts_generated_ledgers():
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema["required"]) == set(REQUIRED_COLUMNS)
+    props = schema["properties"]
+    assert set(props["status"]["enum"]) == set(STATUSES)
+    assert {b.value for b in LawfulBasis} <= set(props["lawful_basis"]["enum"])
+    assert set(props["signal"]["enum"]) - {None} == set(SIGNALS)
+    customers = pd.DataFrame({"customerID": [f"C{i:04d}" for i in range(400)]})
+    ledger = generate_ledger(customers, purpose="retention_offers", seed=1)
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    rows = json.loads(ledger.to_json(orient="records", date_format="iso"))
+    errors = [e.message for row in rows for e in validator.iter_errors(row)]
+    assert errors == []
+    validate_ledger(ledger)  # and the loader agrees
+    bad = dict(rows[0], status="pending")
+    assert list(validator.iter_errors(bad))
+
+
+def test_generator_is_deterministic_and_realistic():
+    customers = pd.DataFrame({"customerID": [f"C{i:05d}" for i in range(5000)]})
+    first = generate_ledger(customers, purpose="offers", seed=5)
+    again = generate_ledger(customers.sample(frac=1.0, random_state=1), purpose="offers", seed=5)
+    other = generate_ledger(customers, purpose="offers", seed=6)
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(other)
+    offers = first[first["purpose"].isin(["offers", "*"])]
+    shares = offers["status"].value_counts(normalize=True)
+    assert shares["granted"] > 0.75
+    assert {"withdrawn", "expired", "refused"} <= set(shares.index)
+    assert (first["signal"] == "gpc").sum() > 20 and (first["signal"] == "objection").sum() > 10
+    assert set(first["purpose"]) == {"offers", "analytics", "*"}
+    assert np.all(first["granted_at"].dt.tz is not None)
