@@ -217,3 +217,16 @@ def test_fast_parquet_path_counts_like_the_engine(tmp_path):
         ref_keys, ref_cells = confusion_cells(ctx, wanted, with_label=True)
         assert keys == ref_keys
         np.testing.assert_array_equal(cells, ref_cells)
+
+
+def test_comparison_value_is_a_plain_float_for_scalars():
+    """Other families (consent) call it on scalars and put the result in JSON details."""
+    from cxaudit.checks.bias import comparison_value
+
+    ratio = comparison_value(0.3, 0.4, compare="ratio", higher_is_better=True)
+    assert type(ratio) is float and ratio == pytest.approx(0.75)
+    assert comparison_value(0.3, 0.4, compare="ratio", higher_is_better=False) == pytest.approx(
+        0.4 / 0.3, abs=1e-15)
+    assert comparison_value(0.0, 0.0, compare="ratio", higher_is_better=True) == 1.0
+    assert comparison_value(0.2, 0.5, compare="difference", higher_is_better=True) == (
+        pytest.approx(0.3, abs=1e-15))

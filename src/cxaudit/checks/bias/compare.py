@@ -33,8 +33,16 @@ def comparison_value(value: Any, reference: Any, *, compare: str, higher_is_bett
     """Ratio (disadvantaged over advantaged, so ≤ 1 against the best) or absolute gap.
 
     Works elementwise on arrays. A ratio with a zero denominator is 1 when both
-    are 0 and infinite otherwise.
+    are 0 and infinite otherwise. Scalars in, a Python float out.
     """
+    if np.ndim(value) == 0 and np.ndim(reference) == 0:
+        return float(_comparison_array(value, reference, compare=compare,
+                                       higher_is_better=higher_is_better))
+    return _comparison_array(value, reference, compare=compare, higher_is_better=higher_is_better)
+
+
+def _comparison_array(value: Any, reference: Any, *, compare: str,
+                      higher_is_better: bool) -> np.ndarray:
     value = np.asarray(value, dtype=float)
     reference = np.asarray(reference, dtype=float)
     if compare == "difference":
