@@ -81,13 +81,14 @@ def row_metrics(row: dict[str, Any], threshold: Threshold, compare: str) -> list
     return out
 
 
-def _listing(rows: list[dict[str, Any]], limit: int = 4) -> str:
+def _listing(rows: list[dict[str, Any]], limit: int = 4, *, with_p: bool = False) -> str:
+    """``gender=Female (0.71); …`` — with adjusted p-values when significance decides."""
     items = []
     for r in rows[:limit]:
-        text = f"{r['label']} ({r['comparison']:.2f}"
-        if r.get("p_adjusted") is not None:
-            text += f", p={r['p_adjusted']:.2g}"
-        items.append(text + ")")
+        text = f"{r['label']} ({r['comparison']:.2f})"
+        if with_p and r.get("p_adjusted") is not None:
+            text += f" p={r['p_adjusted']:.2g}"
+        items.append(text)
     return "; ".join(items) + (" …" if len(rows) > limit else "")
 
 
@@ -111,12 +112,12 @@ def outcome(rows: list[dict[str, Any]], *, title: str, what: str, threshold: Thr
         status = Status.FAIL
         kind = "significantly " if block_on == "significant" else ""
         summary = (f"{len(fails)} group(s) {kind}fail the threshold ({bound}) on {what}: "
-                   f"{_listing(fails)}.{tail}")
+                   f"{_listing(fails, with_p=block_on == 'significant')}.{tail}")
     elif warns:
         status = Status.WARN
         summary = (f"{len(warns)} group(s) fall outside the threshold ({bound}) on {what}, but "
                    f"the gap is not statistically significant (alpha {alpha:g}): "
-                   f"{_listing(warns)}.{tail}")
+                   f"{_listing(warns, with_p=True)}.{tail}")
     elif short or compared == 0:
         status = Status.INSUFFICIENT_DATA
         labels = "; ".join(r["label"] for r in short[:4])
