@@ -37,6 +37,7 @@ _NEEDS = {
     "score": ("has_score", "scores: data.score or a model with predict_proba"),
     "model": ("model", "a model (--model)"),
     "consent": ("consent", "a consent ledger: --consent FILE or consent.ledger in the policy"),
+    "reference": ("reference", "reference (training) data: --reference FILE"),
 }
 
 
@@ -179,7 +180,9 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
 
     started = started or datetime.now(timezone.utc)
     clock = clock if clock is not None else time.perf_counter()
-    if consent is not None:  # a bad ledger is bad input (exit 2), not a check error
+    # A ledger that consent checks rely on must be valid (bad input, exit 2); when only
+    # data-quality checks read it, their findings describe its problems instead.
+    if consent is not None and any(c.type.startswith("consent.") for c in policy.checks):
         from cxaudit.loaders.consent import prepare_consent
 
         record = (records or {}).get("consent")

@@ -31,7 +31,7 @@ class Registry:
 
     def closest(self, check_type: str, n: int = 3) -> list[str]:
         """Registered types closest to a misspelt one."""
-        return difflib.get_close_matches(check_type, sorted(self.checks), n=n, cutoff=0.5)
+        return difflib.get_close_matches(check_type, sorted(self.checks), n=n, cutoff=0.6)
 
     def types(self) -> list[str]:
         """Every registered check type, sorted."""

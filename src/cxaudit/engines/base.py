@@ -14,7 +14,100 @@ from typing import Any
 import pandas as pd
 
 
-class Engine(abc.ABC):
+class Binning:
+    """How :meth:`Engine.binned_counts` buckets one column.
+
+    ``edges`` (sorted, numeric): bin ``i`` holds values ``v`` with
+    ``edges[i-1] <= v < edges[i]`` (bin 0 everything below ``edges[0]``, bin
+    ``len(edges)`` everything from the last edge up). ``categories``: bin ``i``
+    holds the ``i``-th category, bin ``len(categories)`` every other value.
+    Missing values (and, with ``coerce_numeric``, text that is not a number)
+    are bin ``-1``. Exactly one of ``edges`` and ``categories`` is set.
+    """
+
+    __slots__ = ("edges", "categories", "coerce_numeric")
+
+    def __init__(self, *, edges: Sequence[float] | None = None,
+                 categories: Sequence[Any] | None = None, coerce_numeric: bool = False) -> None:
+        if (edges is None) == (categories is None):
+            raise ValueError("a Binning has either edges or categories")
+        self.edges = None if edges is None else [float(e) for e in edges]
+        self.categories = None if categories is None else list(categories)
+        self.coerce_numeric = coerce_numeric
+
+
+class DataQualityAggregates(abc.ABC):
+    """Aggregates the data-quality checks need (mixed into :class:`Engine`)."""
+
+    @abc.abstractmethod
+    def select(self, frame: Any, columns: Sequence[str]) -> Any:
+        """Engine-native frame with only ``columns`` (no data is collected)."""
+
+    @abc.abstractmethod
+    def where_equal(self, frame: Any, column: str, value: Any) -> Any:
+        """Engine-native frame with the rows whose ``column`` equals ``value``."""
+
+    @abc.abstractmethod
+    def missing_counts(self, frame: Any, columns: Sequence[str],
+                       groupings: Sequence[Sequence[str]] = ((),), *,
+                       blank_is_missing: bool = True) -> list[pd.DataFrame]:
+        """Missing values per column for each grouping, in one pass over the data.
+
+        A value is missing when it is null/NaN or, with ``blank_is_missing``,
+        text made only of whitespace (CSV exports write unknown numbers as
+        ``" "``). Returns one frame per grouping, shaped like
+        :meth:`Engine.null_counts`: the grouping's columns, ``rows``, and one
+        count column per entry of ``columns``.
+        """
+
+    @abc.abstractmethod
+    def duplicate_keys(self, frame: Any, columns: Sequence[str], limit: int = 5
+                       ) -> tuple[int, int, list[tuple[Any, ...]]]:
+        """Rows sharing a key of ``columns`` with an earlier row.
+
+        Returns (rows that repeat an earlier row's key, number of distinct keys
+        that occur more than once, up to ``limit`` of those keys).
+        """
+
+    @abc.abstractmethod
+    def datetime_range(self, frame: Any, column: str, *, format: str = "ISO8601"
+                       ) -> dict[str, Any]:
+        """Oldest and newest timestamp of ``column``, parsing text with ``format``.
+
+        Returns ``min``/``max`` (pandas Timestamps or None), ``aware`` (True when
+        the values carry a UTC offset; mixed offsets are converted to UTC),
+        ``values`` (non-missing values) and ``unparseable`` (non-missing values
+        that are not timestamps).
+        """
+
+    @abc.abstractmethod
+    def quantiles(self, frame: Any, columns: Sequence[str], probs: Sequence[float], *,
+                  coerce_numeric: Sequence[str] = ()) -> dict[str, list[float]]:
+        """Quantiles of numeric columns, ignoring missing values (empty list if none).
+
+        Columns named in ``coerce_numeric`` hold numbers as text; values that
+        do not parse are treated as missing.
+        """
+
+    @abc.abstractmethod
+    def top_values(self, frame: Any, columns: Sequence[str], limit: int
+                   ) -> dict[str, list[Any]]:
+        """The ``limit`` commonest non-missing values of each column, commonest first.
+
+        Ties are broken by the values' text, so the result is deterministic.
+        """
+
+    @abc.abstractmethod
+    def binned_counts(self, frame: Any, binnings: dict[str, Binning], by: Sequence[str] = ()
+                      ) -> dict[str, pd.DataFrame]:
+        """Histogram of each column per combination of ``by``, one pass per column.
+
+        Returns, per column, a frame with ``by`` columns, ``bin`` (int, ``-1`` for
+        missing) and ``count``; only combinations that occur are listed.
+        """
+
+
+class Engine(DataQualityAggregates, abc.ABC):
     """Computes aggregates over an engine-native frame."""
 
     name: str

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxaudit.engines.base import Engine
+from cxaudit.engines.base import Binning, Engine
 
 
 class LocalEngine(Engine):
@@ -84,6 +84,197 @@ class LocalEngine(Engine):
         positions = np.sort(np.concatenate(chosen)) if chosen else np.array([], dtype=np.int64)
         wanted = list(dict.fromkeys([*columns, *by]))
         return frame.iloc[positions][wanted]
+
+    # -- data-quality aggregates -------------------------------------------------
+
+    def select(self, frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:  # noqa: D102
+        return frame[list(columns)]
+
+    def where_equal(self, frame: pd.DataFrame, column: str, value: Any) -> pd.DataFrame:  # noqa: D102
+        return frame[(frame[column] == value).to_numpy()]
+
+    def missing_counts(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                       groupings: Sequence[Sequence[str]] = ((),), *,
+                       blank_is_missing: bool = True) -> list[pd.DataFrame]:
+        masks = {c: _missing_mask(frame[c], blank_is_missing) for c in columns}
+        out = []
+        for by in groupings:
+            codes, keys = _group_codes(frame, by)
+            size = len(keys)
+            table = keys.copy()
+            table["rows"] = np.bincount(codes, minlength=size).astype(np.int64)
+            for column, mask in masks.items():
+                table[column] = np.bincount(codes[mask], minlength=size).astype(np.int64)
+            out.append(table.reset_index(drop=True))
+        return out
+
+    def duplicate_keys(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                       limit: int = 5) -> tuple[int, int, list[tuple[Any, ...]]]:
+        repeated = frame.duplicated(subset=list(columns), keep="first").to_numpy()
+        count = int(repeated.sum())
+        if not count:
+            return 0, 0, []
+        keys = frame.loc[repeated, list(columns)].drop_duplicates()
+        examples = [tuple(row) for row in keys.head(limit).itertuples(index=False, name=None)]
+        return count, len(keys), examples
+
+    def datetime_range(self, frame: pd.DataFrame, column: str, *,  # noqa: D102
+                       format: str = "ISO8601") -> dict[str, Any]:
+        values = frame[column]
+        present = int(values.notna().sum())
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(values):
+            parsed = values
+        else:
+            try:
+                parsed = pd.to_datetime(values, errors="coerce", format=format)
+            except ValueError:  # mixed UTC offsets: compare them on one clock
+                parsed = pd.to_datetime(values, errors="coerce", format=format, utc=True)
+        valid = int(parsed.notna().sum())
+        return {
+            "min": parsed.min() if valid else None,
+            "max": parsed.max() if valid else None,
+            "aware": isinstance(parsed.dtype, pd.DatetimeTZDtype),
+            "values": present,
+            "unparseable": present - valid,
+        }
+
+    def quantiles(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                  probs: Sequence[float], *, coerce_numeric: Sequence[str] = ()
+                  ) -> dict[str, list[float]]:
+        out = {}
+        for column in columns:
+            values = _as_float(frame[column], column in coerce_numeric)
+            values = values[~np.isnan(values)]
+            out[column] = np.quantile(values, list(probs)).tolist() if len(values) else []
+        return out
+
+    def top_values(self, frame: pd.DataFrame, columns: Sequence[str],  # noqa: D102
+                   limit: int) -> dict[str, list[Any]]:
+        out = {}
+        for column in columns:
+            arrow = _arrow_strings(frame[column])
+            if arrow is not None:  # hash aggregation in Arrow, no per-row codes
+                import pyarrow.compute as pc
+
+                pairs = pc.value_counts(arrow.drop_null())
+                values = pairs.field("values")
+                counts = np.asarray(pairs.field("counts").to_numpy(zero_copy_only=False))
+            else:
+                codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+                values = list(uniques)
+                counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            # Candidates by count, then ties broken by text; only these become Python values.
+            keep = np.argsort(-counts, kind="stable")[: limit + 50].tolist()
+            picked = (values.take(keep).to_pylist() if arrow is not None
+                      else [values[i] for i in keep])
+            ranked = sorted(zip(picked, keep, strict=True),
+                            key=lambda item: (-counts[item[1]], str(item[0])))
+            out[column] = [value for value, _ in ranked[:limit]]
+        return out
+
+    def binned_counts(self, frame: pd.DataFrame, binnings: dict[str, Binning],  # noqa: D102
+                      by: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+        codes, keys = _group_codes(frame, by)
+        groups = len(keys)
+        out = {}
+        for column, binning in binnings.items():
+            bins, slots = _bin_codes(frame[column], binning)
+            counts = np.bincount(codes * slots + bins, minlength=groups * slots)
+            present = np.nonzero(counts)[0]
+            table = keys.iloc[present // slots].reset_index(drop=True)
+            table["bin"] = (present % slots).astype(np.int64) - 1
+            table["count"] = counts[present].astype(np.int64)
+            out[column] = table
+        return out
+
+
+def _arrow_strings(series: pd.Series) -> Any:
+    """The Arrow ChunkedArray behind a pyarrow-backed text column, else None."""
+    dtype = series.dtype
+    storage = getattr(dtype, "storage", None)
+    if (isinstance(dtype, pd.StringDtype) and storage == "pyarrow") or (
+            isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype)):
+        import pyarrow as pa
+
+        array = series.array.__arrow_array__()
+        return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+    return None
+
+
+def _missing_mask(series: pd.Series, blank_is_missing: bool) -> np.ndarray:
+    mask = series.isna().to_numpy()
+    arrow = _arrow_strings(series) if blank_is_missing else None
+    if arrow is not None:  # vectorised in Arrow: empty or all-whitespace text
+        import pyarrow.compute as pc
+
+        blank = pc.or_(pc.equal(pc.utf8_length(arrow), 0), pc.utf8_is_space(arrow))
+        return mask | pc.fill_null(blank, False).to_numpy(zero_copy_only=False).astype(bool)
+    if blank_is_missing and (pd.api.types.is_string_dtype(series) or series.dtype == object):
+        # Test the distinct values only: text columns repeat a few values many times.
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False])
+        mask = mask | blank[codes]
+    return mask
+
+
+def _group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """One int code per row for the combination of ``by``, and the combinations."""
+    if not by:
+        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=range(1))
+    flat = np.zeros(len(frame), dtype=np.int64)
+    uniques = []
+    for column in by:
+        code, unique = pd.factorize(frame[column], use_na_sentinel=True, sort=True)
+        code = np.where(code < 0, len(unique), code).astype(np.int64)
+        uniques.append([*list(unique), None])
+        flat = flat * len(uniques[-1]) + code
+    counts = np.bincount(flat)
+    used = np.flatnonzero(counts)
+    compact = np.zeros(len(counts), dtype=np.int64)
+    compact[used] = np.arange(len(used))
+    flat = compact[flat]
+    keys: dict[str, list[Any]] = {}
+    remainder = used
+    for column, unique in reversed(list(zip(by, uniques, strict=True))):
+        keys[column] = [unique[i] for i in remainder % len(unique)]
+        remainder = remainder // len(unique)
+    return flat.astype(np.int64), pd.DataFrame({c: keys[c] for c in by})
+
+
+def _as_float(series: pd.Series, coerce: bool) -> np.ndarray:
+    if coerce or not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        series = pd.to_numeric(series, errors="coerce")
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _bin_codes(series: pd.Series, binning: Binning) -> tuple[np.ndarray, int]:
+    """Bin of every value shifted by one (0 is missing), and the number of slots."""
+    if binning.edges is not None:
+        values = _as_float(series, binning.coerce_numeric)
+        bins = np.searchsorted(np.asarray(binning.edges), values, side="right") + 1
+        bins[np.isnan(values)] = 0
+        return bins.astype(np.int64), len(binning.edges) + 2
+    categories = list(binning.categories or [])
+    arrow = _arrow_strings(series)
+    if arrow is not None and all(isinstance(c, str) for c in categories):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # One hash lookup per value against the few categories, in Arrow.
+        found = pc.index_in(arrow, value_set=pa.array(categories, type=pa.string()))
+        found = pc.fill_null(found, len(categories)).to_numpy(zero_copy_only=False)
+        bins = found.astype(np.int64) + 1
+        bins[series.isna().to_numpy()] = 0
+        return bins, len(categories) + 2
+    # Factorise first (fast on Arrow strings), then look the few distinct values up.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+        uniques = pd.Index(uniques).astype("string")
+        categories = [str(c) for c in categories]
+    lookup = pd.Index(categories).get_indexer(pd.Index(uniques)).astype(np.int64)
+    lookup = np.where(lookup < 0, len(categories), lookup) + 1
+    bins = np.append(lookup, 0)[codes]  # code -1 (missing) picks the appended 0
+    return bins.astype(np.int64), len(categories) + 2
 
 
 def _as_tuple(key: Any) -> tuple[Any, ...]:

@@ -1,4 +1,4 @@
-"""Data-quality checks on the audited customer data."""
+"""Schema checks: the columns the audit and the model depend on."""
 
 from __future__ import annotations
 
