@@ -31,6 +31,9 @@ INSTALL_HINT = "pip install 'cxaudit[spark]'"
 MASTER_ENV = "CXAUDIT_SPARK_MASTER"
 _LOCAL_CONFIG = {
     "spark.ui.enabled": "false",
+    # Local mode runs the executors in the driver JVM: 1 GB (Spark's default) thrashes the
+    # collector on millions of rows. Ignored when the JVM is already running.
+    "spark.driver.memory": os.environ.get("CXAUDIT_SPARK_DRIVER_MEMORY", "3g"),
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
