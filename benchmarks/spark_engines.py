@@ -245,7 +245,8 @@ def compare(rows: list[int], engines: list[str], policy: Path, record: bool) -> 
         checks = ", ".join(sorted(results[0]["checks"]))
         _record("Engines: local vs Spark local[2]",
                 f"python benchmarks/spark_engines.py compare --rows {' '.join(map(str, rows))} "
-                f"--engines {' '.join(engines)} --record",
+                f"--engines {' '.join(engines)}"
+                + ("" if policy == POLICY else f" --policy benchmarks/{policy.name}") + " --record",
                 [f"Policy: `{policy.name}` (checks: {checks}); data: benchmarks/spark_data.py.",
                  "Spark runs in local mode: the driver JVM also hosts the executors, so the JVM "
                  "figure is the whole Spark side; Python workers run only for pandas UDFs.", "",
