@@ -1,0 +1,157 @@
+"""The US and EU packs on generated data with planted, independently computed answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame, selection_rate
+
+from cxaudit.result import Status, Verdict
+
+from .conftest import applicants, assert_rules_listed, by_id, run, wrap
+
+HIRING = {"system": {"name": "cv-screening", "model_type": "other"},
+          "data": {"id": "applicant_id", "prediction": "selected", "protected": ["sex"]}}
+
+
+def _fairlearn_ratio(frame: pd.DataFrame, by) -> pd.Series:
+    """Each group's selection rate over the highest (independent of cxaudit)."""
+    rates = MetricFrame(metrics=selection_rate, y_true=frame["selected"],
+                        y_pred=frame["selected"], sensitive_features=frame[by]).by_group
+    return rates / rates.max()
+
+
+@pytest.mark.parametrize(("female_rate", "expected"), [(0.35, Status.FAIL), (0.45, Status.PASS)])
+def test_eeoc_four_fifths_finds_the_planted_impact(tmp_path, female_rate, expected):
+    frame = applicants(1, {("Male", "W"): 0.5, ("Female", "W"): female_rate}, 200)
+    frame.to_csv(tmp_path / "hiring.csv", index=False)
+    result, md = run(wrap("eeoc-four-fifths", tmp_path, base=HIRING), tmp_path / "hiring.csv")
+    check = by_id(result)["four-fifths"]
+    assert check.status is expected
+    ratios = _fairlearn_ratio(frame, "sex")
+    female = next(m for m in check.metrics if m.name == "selection_rate_ratio"
+                  and m.group == {"sex": "Female"})
+    assert female.value == pytest.approx(ratios["Female"])
+    assert (female.value < 0.8) == (expected is Status.FAIL)
+    assert result.verdict is (Verdict.FAIL if expected is Status.FAIL else Verdict.PASS)
+    assert_rules_listed(result, md)
+    assert "rule of thumb" in (check.description or "")
+
+
+def test_nyc_ll144_tables_are_report_only(tmp_path):
+    rates = {("Male", "White"): 0.50, ("Female", "White"): 0.45, ("Male", "Black"): 0.40,
+             ("Female", "Black"): 0.20}
+    frame = applicants(2, rates, 150)
+    frame.to_csv(tmp_path / "hiring.csv", index=False)
+    policy = wrap("nyc-ll144", tmp_path, system={"name": "aedt"},
+                  data={"id": "applicant_id", "prediction": "selected",
+                        "protected": ["sex", "race"], "intersections": [["sex", "race"]]})
+    result, md = run(policy, tmp_path / "hiring.csv")
+    check = by_id(result)["ll144-selection-rates"]
+    # The law sets no pass line: a 0.4 impact ratio is reported, never blocks.
+    assert result.verdict is not Verdict.FAIL
+    ratios = {tuple(sorted(m.group.items())): m.value for m in check.metrics
+              if m.name == "selection_rate_ratio"}
+    frame["sex_race"] = frame["sex"] + "|" + frame["race"]
+    for by in ("sex", "race"):
+        for group, value in _fairlearn_ratio(frame, by).items():
+            assert ratios[((by, group),)] == pytest.approx(value)
+    for group, value in _fairlearn_ratio(frame, "sex_race").items():
+        sex, race = group.split("|")
+        assert ratios[(("race", race), ("sex", sex))] == pytest.approx(value)
+    assert ratios[(("race", "Black"), ("sex", "Female"))] == pytest.approx(0.4)
+    assert_rules_listed(result, md)
+
+
+def _credit(seed: int, n: int = 1200) -> pd.DataFrame:
+    """Applicants whose income (and so approval) is planted lower for one group."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n)
+    income = rng.normal(50, 12, n) - np.where(sex == "Female", 12, 0)
+    debt_ratio = rng.uniform(0, 0.8, n)
+    history = rng.integers(0, 240, n)
+    logit = 0.12 * (income - 45) - 4 * (debt_ratio - 0.4) + 0.004 * (history - 120)
+    repaid = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"applicant_id": [f"C{i:06d}" for i in range(n)], "sex": sex,
+                         "income": income.round(1), "debt_ratio": debt_ratio.round(3),
+                         "history_months": history, "repaid": repaid})
+
+
+def _ai_act_system(tmp_path, **overrides):
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    for name in ("intended-use.md", "annex-iv.md"):
+        (tmp_path / "docs" / name).write_text("x", encoding="utf-8")
+    system = {"name": "credit-scoring", "owner": "risk@example.com",
+              "approver": "cro@example.com", "purpose": "credit_decisions",
+              "model_type": "credit_scoring", "automation": "human_in_the_loop",
+              "decision_log": "s3://decisions/credit (kept 6 months)",
+              "override_mechanism": "underwriters overturn any decision in the loan system",
+              "reviewer": "underwriting-lead",
+              "documents": {"intended_use": "docs/intended-use.md",
+                            "technical_documentation": "docs/annex-iv.md",
+                            "impact_assessment": "https://wiki.example.com/fria"}}
+    system.update(overrides)
+    return system
+
+
+def test_eu_ai_act_high_risk_on_credit_decisions(tmp_path):
+    frame = _credit(3)
+    frame["approved"] = (frame["income"] > 42).astype(int)   # a planted rule-based decision
+    frame.to_csv(tmp_path / "credit.csv", index=False)
+    data = {"id": "applicant_id", "label": "repaid", "prediction": "approved",
+            "protected": ["sex"], "features": ["income", "debt_ratio", "history_months"]}
+    policy = wrap("eu-ai-act-high-risk", tmp_path, system=_ai_act_system(tmp_path), data=data)
+    result, md = run(policy, tmp_path / "credit.csv")
+    checks = by_id(result)
+    assert all(c.status is not Status.ERROR for c in result.checks), [
+        (c.id, c.summary) for c in result.checks if c.status is Status.ERROR]
+    for cid in ("provider-and-purpose", "human-oversight", "documentation",
+                "fundamental-rights-assessment"):
+        assert checks[cid].status is Status.PASS, (cid, checks[cid].summary)
+    ratio = (frame.loc[frame.sex == "Female", "approved"].mean()
+             / frame.loc[frame.sex == "Male", "approved"].mean())
+    assert ratio < 0.8
+    assert checks["decision-parity"].status is Status.FAIL
+    assert result.verdict is Verdict.FAIL
+    assert_rules_listed(result, md)
+
+    # Oversight and documents are judged from the system block: remove them, they fail.
+    policy = wrap("eu-ai-act-high-risk", tmp_path, name="worse", data=data,
+                  system=_ai_act_system(tmp_path, override_mechanism=None))
+    (tmp_path / "docs" / "annex-iv.md").unlink()
+    checks = by_id(run(policy, tmp_path / "credit.csv")[0])
+    assert checks["human-oversight"].status is Status.FAIL
+    assert "override_mechanism" in checks["human-oversight"].summary
+    assert checks["documentation"].status is Status.FAIL
+    assert "annex-iv.md" in checks["documentation"].summary
+
+
+def test_us_credit_adverse_action_with_a_real_model(tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    features = ["income", "debt_ratio", "history_months"]
+    train, scored = _credit(4), _credit(5, 800)
+    model = LogisticRegression(max_iter=1000).fit(train[features], train["repaid"])
+    sio.dump(model, tmp_path / "model.skops")
+    scored.to_csv(tmp_path / "applicants.csv", index=False)
+    policy = wrap("us-credit-adverse-action", tmp_path, system={"name": "card-approvals",
+                  "model_type": "credit_scoring"},
+                  data={"id": "applicant_id", "protected": ["sex"]})
+    result, md = run(policy, tmp_path / "applicants.csv", model=str(tmp_path / "model.skops"))
+    checks = by_id(result)
+    approved = model.predict_proba(scored[features])[:, 1] >= 0.5
+    rates = pd.Series(approved).groupby(scored["sex"]).mean()
+    ratio_metric = next(m for m in checks["approval-four-fifths"].metrics
+                        if m.name == "selection_rate_ratio" and m.group == {"sex": "Female"})
+    assert ratio_metric.value == pytest.approx(rates["Female"] / rates["Male"])
+    assert rates["Female"] / rates["Male"] < 0.8   # planted through income
+    assert checks["approval-four-fifths"].status is Status.FAIL
+    reasons = checks["principal-reasons"]
+    assert reasons.status is Status.PASS, reasons.summary
+    assert reasons.details["examples"]
+    for example in reasons.details["examples"]:
+        assert 1 <= len(example["reasons"]) <= 4
+        assert {r["feature"] for r in example["reasons"]} <= set(features)
+    assert_rules_listed(result, md)
