@@ -16,7 +16,7 @@ EXPECTED = {"cx-personalization-baseline", "gdpr-profiling", "eu-ai-act-high-ris
 
 
 def test_the_issue_packs_ship():
-    assert EXPECTED <= set(PACKS)
+    assert set(PACKS) >= EXPECTED
 
 
 def test_policy_validate_accepts_every_pack_by_name():
