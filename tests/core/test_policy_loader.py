@@ -60,7 +60,7 @@ checks:
     assert found[1] == (f"{path}:5:3: system.ownr: unknown key `ownr`\n    hint: did you mean "
                         "`owner`? (unknown keys are errors so a typo never disables a check)")
     assert found[2].startswith(f"{path}:8:5: checks[0].type: unknown check type "
-                               "'bias.selection_rat'\n    hint: did you mean bias.selection_rate?")
+                               "'bias.selection_rat'\n    hint: did you mean bias.selection_rate")
     assert found[3].startswith(f"{path}:11:5: checks[1].treshold: unknown key `treshold`")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -49,12 +50,17 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--trail", default=None, type=click.Path(dir_okay=False),
               help="Audit trail to log to (default: $CXAUDIT_TRAIL or OUT/audit-trail.jsonl).")
 @click.option("--no-trail", is_flag=True, help="Do not log this audit in an audit trail.")
+@click.option("--mlflow", "to_mlflow", is_flag=True,
+              help="Log the audit as an MLflow run and tag the audited model version.")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI; default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.")
 @click.pass_context
 def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str,
           templates: str | None, waivers: str | None, sign_key: str | None,
-          trail: str | None, no_trail: bool) -> None:
+          trail: str | None, no_trail: bool, to_mlflow: bool = False,
+          tracking_uri: str | None = None) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
@@ -75,7 +81,13 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
         engine=engine, seed=seed, waivers=waivers)
-    result = run_audit(inputs, progress=progress_reporter(quiet))
+    scope = contextlib.nullcontext()
+    if tracking_uri:  # models:/ and runs:/ URIs resolve against it too
+        from cxaudit.integrations.mlflow_common import using_tracking
+
+        scope = using_tracking(tracking_uri)
+    with scope:
+        result = run_audit(inputs, progress=progress_reporter(quiet))
     written = write_reports(result, out, chosen,
                             templates=Path(templates) if templates else None)
     evidence = write_evidence(out, result, inputs=inputs, sign_key=sign_key,
@@ -84,4 +96,9 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
     if evidence.signature_path is not None:
         written["sig"] = evidence.signature_path
     print_summary(result, written, quiet=quiet)
-    ctx.exit(exit_code(result, strict=strict))
+    code = exit_code(result, strict=strict)
+    if to_mlflow:
+        from cxaudit.integrations.mlflow_tracking import log_to_mlflow_or_report
+
+        code = log_to_mlflow_or_report(result, out, code, tracking_uri=tracking_uri)
+    ctx.exit(code)

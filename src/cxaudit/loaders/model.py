@@ -50,7 +50,12 @@ def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = 
         except ImportError:
             raise ModelError(f"cannot load {path}: MLflow model URIs need the MLflow integration",
                              hint="pip install 'cxaudit[mlflow]'") from None
-        return load_mlflow_model(path)
+        loaded = load_mlflow_model(path, trust=trust)
+        if expected_sha256 and loaded.sha256 != expected_sha256.lower():
+            raise ModelError(f"model {loaded.source} has SHA-256 {loaded.sha256}, not the pinned "
+                             f"{expected_sha256}", hint="the registered artifact changed since it "
+                             "was pinned; re-check it before trusting it")
+        return loaded
     file = Path(path)
     if not file.is_file():
         raise ModelError(f"model file not found: {path}", hint="check the path, or omit --model "
