@@ -22,19 +22,39 @@ def _fairlearn_ratio(frame: pd.DataFrame, by) -> pd.Series:
     return rates / rates.max()
 
 
-@pytest.mark.parametrize(("female_rate", "expected"), [(0.35, Status.FAIL), (0.45, Status.PASS)])
-def test_eeoc_four_fifths_finds_the_planted_impact(tmp_path, female_rate, expected):
-    frame = applicants(1, {("Male", "W"): 0.5, ("Female", "W"): female_rate}, 200)
+def _two_proportion_p(frame: pd.DataFrame) -> float:
+    """Pooled two-proportion z-test of Female vs Male selection (scipy, by hand)."""
+    from scipy.stats import norm
+
+    g = frame.groupby("sex")["selected"].agg(["sum", "count"])
+    p1, p2 = g.loc["Female", "sum"] / g.loc["Female", "count"], g.loc["Male", "sum"] / g.loc[
+        "Male", "count"]
+    pooled = g["sum"].sum() / g["count"].sum()
+    se = np.sqrt(pooled * (1 - pooled) * (1 / g.loc["Female", "count"] + 1 / g.loc["Male", "count"]))
+    return float(2 * norm.sf(abs(p1 - p2) / se))
+
+
+@pytest.mark.parametrize(("female_rate", "n", "expected"), [
+    (0.35, 200, Status.FAIL),    # ratio 0.7, significant: evidence of adverse impact
+    (0.45, 200, Status.PASS),    # ratio 0.9
+    (0.35, 40, Status.WARN),     # ratio 0.7 but too few applicants to be significant
+])
+def test_eeoc_four_fifths_finds_the_planted_impact(tmp_path, female_rate, n, expected):
+    frame = applicants(1, {("Male", "W"): 0.5, ("Female", "W"): female_rate}, n)
     frame.to_csv(tmp_path / "hiring.csv", index=False)
     result, md = run(wrap("eeoc-four-fifths", tmp_path, base=HIRING), tmp_path / "hiring.csv")
     check = by_id(result)["four-fifths"]
-    assert check.status is expected
+    assert check.status is expected, check.summary
     ratios = _fairlearn_ratio(frame, "sex")
     female = next(m for m in check.metrics if m.name == "selection_rate_ratio"
                   and m.group == {"sex": "Female"})
     assert female.value == pytest.approx(ratios["Female"])
-    assert (female.value < 0.8) == (expected is Status.FAIL)
-    assert result.verdict is (Verdict.FAIL if expected is Status.FAIL else Verdict.PASS)
+    assert (female.value < 0.8) == (expected is not Status.PASS)
+    if expected is not Status.PASS:
+        assert female.p_value == pytest.approx(_two_proportion_p(frame), rel=1e-6)
+        assert (female.p_value < 0.05) == (expected is Status.FAIL)
+    assert result.verdict is {Status.FAIL: Verdict.FAIL, Status.WARN: Verdict.WARN,
+                              Status.PASS: Verdict.PASS}[expected]
     assert_rules_listed(result, md)
     assert "rule of thumb" in (check.description or "")
 
@@ -43,24 +63,41 @@ def test_nyc_ll144_tables_are_report_only(tmp_path):
     rates = {("Male", "White"): 0.50, ("Female", "White"): 0.45, ("Male", "Black"): 0.40,
              ("Female", "Black"): 0.20}
     frame = applicants(2, rates, 150)
+    # A category under 2 % of rows (excluded from ratios, still listed) and unknown sex.
+    tiny = applicants(3, {("Female", "Pacific"): 1.0}, 8)
+    frame = pd.concat([frame, tiny], ignore_index=True)
+    frame.loc[frame.index[:20], "sex"] = None
     frame.to_csv(tmp_path / "hiring.csv", index=False)
     policy = wrap("nyc-ll144", tmp_path, system={"name": "aedt"},
                   data={"id": "applicant_id", "prediction": "selected",
                         "protected": ["sex", "race"], "intersections": [["sex", "race"]]})
     result, md = run(policy, tmp_path / "hiring.csv")
-    check = by_id(result)["ll144-selection-rates"]
+    check = by_id(result)["ll144-impact-ratios"]
     # The law sets no pass line: a 0.4 impact ratio is reported, never blocks.
     assert result.verdict is not Verdict.FAIL
-    ratios = {tuple(sorted(m.group.items())): m.value for m in check.metrics
-              if m.name == "selection_rate_ratio"}
-    frame["sex_race"] = frame["sex"] + "|" + frame["race"]
-    for by in ("sex", "race"):
-        for group, value in _fairlearn_ratio(frame, by).items():
-            assert ratios[((by, group),)] == pytest.approx(value)
-    for group, value in _fairlearn_ratio(frame, "sex_race").items():
-        sex, race = group.split("|")
-        assert ratios[(("race", race), ("sex", sex))] == pytest.approx(value)
-    assert ratios[(("race", "Black"), ("sex", "Female"))] == pytest.approx(0.4)
+    # The published LL144 tables (details.impact_tables), checked against an independent
+    # computation: known categories of at least 2 % of rows, against the highest rate.
+    tables = {tuple(t["attributes"]): t for t in check.details["impact_tables"]}
+    known = frame.assign(sex=frame["sex"].fillna("unknown"))
+    known["sex_race"] = known["sex"] + "|" + known["race"]
+    for by, attributes in (("sex", ("sex",)), ("race", ("race",)),
+                           ("sex_race", ("sex", "race"))):
+        rows = {r["category"]: r for r in tables[attributes]["categories"]}
+        share = known[by].value_counts(normalize=True)
+        usable = share[(share >= 0.02) & ~share.index.str.contains("unknown")].index
+        rates = known[known[by].isin(usable)].groupby(by)["selected"].mean()
+        for group in share.index:
+            label = ", ".join(f"{a}={v}" for a, v in zip(attributes, group.split("|"),
+                                                          strict=True))
+            row = rows[label]
+            assert row["rows"] == (known[by] == group).sum()
+            if group in usable:
+                assert row["impact_ratio"] == pytest.approx(rates[group] / rates.max())
+            else:
+                assert row["impact_ratio"] is None
+    race = {r["category"]: r for r in tables[("race",)]["categories"]}
+    assert race["race=Pacific"]["excluded"] and race["race=Pacific"]["rows"] == 8
+    assert tables[("sex",)]["unknown_rows"] == 20
     assert_rules_listed(result, md)
 
 
@@ -109,10 +146,21 @@ def test_eu_ai_act_high_risk_on_credit_decisions(tmp_path):
     for cid in ("provider-and-purpose", "human-oversight", "documentation",
                 "fundamental-rights-assessment"):
         assert checks[cid].status is Status.PASS, (cid, checks[cid].summary)
-    ratio = (frame.loc[frame.sex == "Female", "approved"].mean()
-             / frame.loc[frame.sex == "Male", "approved"].mean())
-    assert ratio < 0.8
-    assert checks["decision-parity"].status is Status.FAIL
+    from fairlearn.metrics import true_positive_rate
+    from sklearn.metrics import accuracy_score
+
+    # bias.auto: assistive decisions with outcomes → true positive rate parity.
+    assert checks["decision-parity"].details["chosen_metric"] == "true_positive_rate"
+    tpr = MetricFrame(metrics=true_positive_rate, y_true=frame["repaid"],
+                      y_pred=frame["approved"], sensitive_features=frame["sex"]).by_group
+    parity = next(m for m in checks["decision-parity"].metrics
+                  if m.name == "true_positive_rate_ratio" and m.group == {"sex": "Female"})
+    assert parity.value == pytest.approx(tpr["Female"] / tpr["Male"])
+    assert parity.value < 0.8 and checks["decision-parity"].status is Status.FAIL
+    accuracy = {g: accuracy_score(d["repaid"], d["approved"]) for g, d in frame.groupby("sex")}
+    gaps = [m.value for m in checks["accuracy-per-group"].metrics
+            if m.name == "accuracy_difference" and m.group]
+    assert max(gaps) == pytest.approx(abs(accuracy["Female"] - accuracy["Male"]))
     assert result.verdict is Verdict.FAIL
     assert_rules_listed(result, md)
 
