@@ -12,7 +12,7 @@ from cxaudit.resources import builtin_packs
 
 PACKS = sorted(builtin_packs())
 EXPECTED = {"cx-personalization-baseline", "gdpr-profiling", "eu-ai-act-high-risk",
-            "eeoc-four-fifths", "nyc-ll144", "us-credit-adverse-action"}
+            "eeoc-four-fifths", "nyc-ll144", "us-credit-adverse-action", "chatbot-automation"}
 
 
 def test_the_issue_packs_ship():
