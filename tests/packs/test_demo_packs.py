@@ -39,6 +39,8 @@ def test_baseline_on_the_demo(demo, demo_sections, tmp_path):
     # The demo's ledger plants withdrawals and objections; the model treats seniors worse.
     assert checks["consent-withdrawn"].status is Status.FAIL
     assert checks["objections-honoured"].status is Status.FAIL
+    # bias.auto: assistive offers with observed churn → true positive rate parity.
+    assert checks["selection-rate-parity"].details["chosen_metric"] == "true_positive_rate"
     assert checks["selection-rate-parity"].status is Status.FAIL
     assert checks["no-direct-identifiers"].status is Status.PASS
     assert result.verdict is Verdict.FAIL

@@ -55,8 +55,34 @@ def test_eeoc_four_fifths_finds_the_planted_impact(tmp_path, female_rate, n, exp
         assert (female.p_value < 0.05) == (expected is Status.FAIL)
     assert result.verdict is {Status.FAIL: Verdict.FAIL, Status.WARN: Verdict.WARN,
                               Status.PASS: Verdict.PASS}[expected]
+    # Practical significance, by brute force: add selections to the women until 0.8 holds.
+    practical = by_id(result)["practical-significance"]
+    counts = frame.groupby("sex")["selected"].agg(["sum", "count"])
+    best = counts.loc["Male", "sum"] / counts.loc["Male", "count"]
+    extra = 0
+    while (counts.loc["Female", "sum"] + extra) / counts.loc["Female", "count"] < 0.8 * best:
+        extra += 1
+    short = next(m for m in practical.metrics if m.name == "shortfall"
+                 and m.group == {"sex": "Female"})
+    assert short.value == extra
+    assert practical.status is expected       # 10 short: fails; 2 short: a flip-flop warning
     assert_rules_listed(result, md)
     assert "rule of thumb" in (check.description or "")
+    assert "not a legal finding" in practical.summary
+
+
+def test_shortfall_matches_brute_force():
+    from cxaudit.checks.eeoc import shortfall
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        selected = int(rng.integers(0, n + 1))
+        best = float(rng.uniform(0.05, 1.0))
+        extra = 0
+        while extra < n - selected and (selected + extra) / n < 0.8 * best - 1e-12:
+            extra += 1
+        assert shortfall(selected, n, best, 0.8) == extra
 
 
 def test_nyc_ll144_tables_are_report_only(tmp_path):
