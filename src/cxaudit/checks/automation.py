@@ -99,8 +99,12 @@ def _log(ctx: AuditContext, params: LogParams, extra: list[str]) -> pd.DataFrame
 
 
 def _matches(texts: pd.Series, patterns: list[str]) -> pd.Series:
+    import warnings
+
     regex = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
-    return texts.fillna("").astype(str).map(lambda t: bool(regex.search(t)))
+    with warnings.catch_warnings():   # user patterns may hold groups; only a match counts
+        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression")
+        return texts.fillna("").astype(str).str.contains(regex, regex=True).astype(bool)
 
 
 def _examples(ids: pd.Series | list, n: int) -> list[str]:
@@ -185,23 +189,28 @@ def handoffs(ctx: AuditContext, params: HandoffParams) -> pd.DataFrame | str:
         log.loc[cust.index, "_sustained"] = (run >= params.sustained_turns).to_numpy()
     else:
         log["_sustained"] = False
-    rows = []
-    for conversation, turns in log.groupby(params.conversation, sort=True):
-        trigger = turns[turns["_request"] | turns["_sustained"]]
-        if trigger.empty:
-            continue
-        at = trigger["_turn"].iloc[0]
-        why = "asked for a human" if trigger["_request"].iloc[0] else "sustained negative sentiment"
-        agents = turns.loc[turns["_agent"] & (turns["_turn"] > at), "_turn"]
-        reached = bool(len(agents)) and agents.iloc[0] - at <= params.max_turns
-        row = {"conversation": conversation, "trigger_turn": at, "why": why, "reached": reached}
-        for attribute in params.attributes or ctx.policy.data.protected:
-            value = turns[attribute].dropna()
-            row[attribute] = str(value.iloc[0]) if len(value) else "unknown"
-        rows.append(row)
-    columns = ["conversation", "trigger_turn", "why", "reached",
-               *(params.attributes or ctx.policy.data.protected)]
-    return pd.DataFrame(rows, columns=columns)
+    conv = params.conversation
+    attributes = list(params.attributes or ctx.policy.data.protected)
+    # The first trigger of each conversation (the log is sorted by conversation, turn).
+    first = log.loc[log["_request"] | log["_sustained"], [conv, "_turn", "_request"]]
+    first = first.drop_duplicates(conv, keep="first")
+    agents = log.loc[log["_agent"], [conv, "_turn"]].rename(columns={"_turn": "_agent_turn"})
+    later = first[[conv, "_turn"]].merge(agents, on=conv, how="inner")
+    later = later[later["_agent_turn"] > later["_turn"]]
+    next_agent = later.groupby(conv, sort=False)["_agent_turn"].min()
+    table = pd.DataFrame({
+        "conversation": first[conv].to_numpy(),
+        "trigger_turn": first["_turn"].to_numpy(),
+        "why": np.where(first["_request"].to_numpy(), "asked for a human",
+                        "sustained negative sentiment"),
+    })
+    gap = first[conv].map(next_agent).to_numpy(dtype=float) - table["trigger_turn"].to_numpy()
+    table["reached"] = np.nan_to_num(gap, nan=np.inf) <= params.max_turns
+    for attribute in attributes:
+        values = log.groupby(conv, sort=False)[attribute].first()
+        table[attribute] = (first[conv].map(values).astype("string").fillna("unknown")
+                            .astype(str).to_numpy())
+    return table.sort_values("conversation", kind="stable").reset_index(drop=True)
 
 
 class Handoff(Check):
