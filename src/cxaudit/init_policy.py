@@ -33,6 +33,7 @@ _PROTECTED = [
     ("marital status", r"(^|_)(marital|married)"),
     ("national origin", r"(^|_)(nationality|citizenship|national_?origin|country_?of_?birth)"),
     ("pregnancy", r"(^|_)pregnan"),
+    ("language (a national-origin proxy)", r"(^|_)(language|preferred_?language|locale)($|_)"),
 ]
 _SEX_VALUES = {"m", "f", "male", "female", "man", "woman", "men", "women", "non-binary", "nonbinary"}
 _PII = (r"(^|_)(e_?mail(_?address)?|phone(_?number)?|mobile(_?number)?|telephone|first_?name|"

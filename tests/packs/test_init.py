@@ -113,3 +113,21 @@ def test_init_refuses_to_overwrite(tmp_path, telco_path):
                                       "--out", str(out)])
     assert result.exit_code == 2 and "--force" in result.output
     assert out.read_text(encoding="utf-8") == "keep"
+
+
+def test_init_for_a_chatbot_log_uses_the_chatbot_pack(tmp_path):
+    from .test_chatbot_pack import _log
+
+    log, truth = _log(seed=5, n=80)
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    out = tmp_path / "policy.yaml"
+    _init("--model-type", "chatbot", "--data", str(path), "--out", str(out))
+    policy = load_policy(out)
+    assert policy.extends == ("chatbot-automation",)
+    assert policy.data.protected == ["language"]
+    result, md = run(out, path)
+    checks = by_id(result)
+    assert checks["ai-disclosed"].status is Status.FAIL      # planted: every 37th conversation
+    assert {m.name: m.value for m in checks["ai-disclosed"].metrics}["without_disclosure"] == (
+        (~truth["disclosed"]).sum())
