@@ -67,3 +67,19 @@ def test_a_broken_pack_check_is_reported_with_its_place(tmp_path, monkeypatch):
     with pytest.raises(PolicyError) as caught:
         load_pack("broken")
     assert "broken.yaml:5" in caught.value.problems[0].format()
+
+
+@pytest.mark.parametrize("check_type", ["governance.metadata", "governance.oversight",
+                                        "governance.documents", "automation.disclosure",
+                                        "automation.handoff", "automation.escalation_parity",
+                                        "eeoc.practical_significance"])
+def test_explain_documents_the_new_checks_with_parameters(check_type):
+    from cxaudit.checks.registry import load_registry
+
+    result = CliRunner().invoke(cli, ["explain", check_type])
+    assert result.exit_code == 0, result.output
+    cls = load_registry().get(check_type)
+    assert "Failing example" in result.output and "Example::" in result.output
+    assert f"Stands for: {cls.rule}" in result.output
+    own = set(cls.params_model.model_fields) - {"id", "type", "severity", "description", "rule"}
+    assert own and all(f"\n  {name} (" in result.output for name in own)
