@@ -55,14 +55,23 @@ def parameter_rows(model: type) -> list[tuple[str, str, str]]:
         if field.is_required():
             default = "required"
         elif field.default_factory is not None:
-            default = f"default {field.default_factory()!r}"
+            default = f"default {_plain(field.default_factory())!r}"
         elif field.default is PydanticUndefined or field.default is None:
             default = "optional"
         elif hasattr(field.default, "describe"):
             default = f"default {field.default.describe()}"
         else:
-            default = f"default {field.default!r}"
+            default = f"default {_plain(field.default)!r}"
         if len(default) > 70:
             default = default[:66] + " ...]"
         rows.append((name, default, field.description or ""))
     return rows
+
+
+def _plain(value: object) -> object:
+    """Enums as their values, inside lists and dicts too, for readable defaults."""
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return getattr(value, "value", value)
