@@ -193,6 +193,11 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
                         seed=seed)
     check_requirements(ctx)
     results = run_checks(ctx, progress)
+    if any(c.type.startswith("bias.") for c in policy.checks):
+        # Benjamini–Hochberg across every comparison the audit makes, not per check.
+        from cxaudit.checks.bias.fdr import adjust_audit_p_values
+
+        results = adjust_audit_p_values(results)
     approvals = getattr(policy, "approvals", None)
     results, waiver_report = apply_waivers(
         results, (*getattr(policy, "waivers", ()), *waivers), started.date(),

@@ -37,7 +37,7 @@ def report_dir(tmp_path_factory):
     files = build_demo(out)
     result = audit(AuditInputs(policy=str(files.policy), data=str(files.data),
                                model=str(files.model), consent=str(files.consent),
-                               trust_model=True))
+                               reference=str(files.reference), trust_model=True))
     write_reports(result, out, ["json", "html", "pdf"])
     return out, result
 

@@ -129,7 +129,9 @@ def _check_view(check: CheckResult, *, chart: bool = False) -> dict[str, Any]:
 def view_model(result: AuditResult, *, chart: bool = False) -> dict[str, Any]:
     """Everything the templates need, already formatted."""
     checks = [_check_view(c, chart=chart) for c in result.checks]
-    ordered = sorted(checks, key=lambda c: (STATUS_ORDER.get(c["status"], 9), c["id"]))
+    severity = {"block": 0, "warn": 1, "info": 2}
+    ordered = sorted(checks, key=lambda c: (STATUS_ORDER.get(c["status"], 9),
+                                            severity.get(c["severity"], 3), c["id"]))
     return {
         "verdict": result.verdict.value,
         "verdict_reason": result.verdict_reason,
