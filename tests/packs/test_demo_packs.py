@@ -26,8 +26,9 @@ def test_demo_policy_still_extends_and_overrides_the_baseline(demo):
     policy = load_policy(demo.policy)
     ids = [c.id for c in policy.checks]
     assert len(ids) == len(set(ids))
-    parity = next(c for c in policy.checks if c.id == "selection-rate-parity")
-    assert parity.min_group_size == 50            # the demo's override wins
+    auto = next(c for c in policy.checks if c.id == "fairness-auto")
+    assert auto.block_on == "significant"          # the demo's override wins
+    assert next(c for c in policy.checks if c.id == "selection-rate-parity").min_group_size == 50
 
 
 def test_baseline_on_the_demo(demo, demo_sections, tmp_path):
@@ -40,8 +41,8 @@ def test_baseline_on_the_demo(demo, demo_sections, tmp_path):
     assert checks["consent-withdrawn"].status is Status.FAIL
     assert checks["objections-honoured"].status is Status.FAIL
     # bias.auto: assistive offers with observed churn → true positive rate parity.
-    assert checks["selection-rate-parity"].details["chosen_metric"] == "true_positive_rate"
-    assert checks["selection-rate-parity"].status is Status.FAIL
+    assert checks["fairness-auto"].details["chosen_metric"] == "true_positive_rate"
+    assert checks["fairness-auto"].status is Status.FAIL
     assert checks["no-direct-identifiers"].status is Status.PASS
     assert result.verdict is Verdict.FAIL
     assert_rules_listed(result, md)

@@ -31,7 +31,7 @@ def test_init_on_the_telco_table_validates_and_runs(tmp_path, telco_path):
     assert policy.data.protected == ["gender", "SeniorCitizen"]
     text = out.read_text(encoding="utf-8")
     # No model, decisions, ledger or reference: those checks are listed, not declared.
-    assert "#   selection-rate-parity (bias.auto): decisions" in text
+    assert "#   fairness-auto (bias.auto): decisions" in text
     assert "#   consent-coverage (consent.coverage): a consent ledger" in text
     assert "PhoneService" not in text.split("checks:")[0]     # a service, not a phone number
     result, _ = run(out, telco_path)
