@@ -24,6 +24,7 @@ from pydantic import (
 from cxaudit.checks.base import CheckParams
 from cxaudit.consent.vocabulary import LawfulBasis
 from cxaudit.evidence.schema import Approvals, Waiver
+from cxaudit.policy.validators import known_time_zone
 
 FORMAT_VERSION = 1
 
@@ -233,15 +234,7 @@ class ConsentSpec(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
-                                 "UTC or Europe/Berlin") from None
-        return value
+        return known_time_zone(value)
 
     @field_validator("feature_justifications")
     @classmethod
