@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "verify": ("cxaudit.cli.verify", "verify", "Check a report bundle's hashes and signature."),
     "approve": ("cxaudit.cli.approve", "approve", "Sign off a report (bound to its hashes)."),
     "log": ("cxaudit.cli.log", "log", "Verify or show the hash-chained audit trail."),
+    "init": ("cxaudit.cli.init", "init", "Write a starting policy for a model from its data."),
     "gate": ("cxaudit.cli.gate", "gate",
              "Audit an MLflow model version; move an alias only if it passes."),
 }

@@ -11,18 +11,28 @@ def policy() -> None:
 
 
 @policy.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 def validate(files: tuple[str, ...]) -> None:
-    """Validate policy FILES; report every problem with its line and column."""
+    """Validate policy FILES (or built-in pack names); report every problem with its place."""
+    from pathlib import Path
+
     from cxaudit.errors import InputError, PolicyError
     from cxaudit.policy.loader import load_policy
+    from cxaudit.policy.packs import load_pack
+    from cxaudit.resources import builtin_packs
 
+    packs = builtin_packs()
     problems: list[str] = []
     for file in files:
         try:
-            loaded = load_policy(file)
+            # A built-in pack's name validates the pack itself (a base layer).
+            loaded = (load_pack(file) if file in packs and not Path(file).exists()
+                      else load_policy(file))
         except PolicyError as exc:
             problems.extend(p.format() for p in exc.problems)
+            continue
+        if file in packs and not Path(file).exists():
+            click.echo(f"{file}: valid built-in pack ({len(loaded.checks)} checks)")
             continue
         click.echo(f"{file}: valid ({len(loaded.checks)} checks"
                    + (f", extends {', '.join(loaded.extends)}" if loaded.extends else "") + ")")
@@ -56,11 +66,20 @@ def list_packs() -> None:
 
 @policy.command()
 @click.argument("pack")
-def show(pack: str) -> None:
-    """Print a built-in pack (or a policy file) as YAML."""
+@click.option("--yaml", "as_yaml", is_flag=True, help="Print the pack's YAML instead.")
+def show(pack: str, as_yaml: bool) -> None:
+    """Print a built-in pack's (or a policy file's) checks with the rules they cite.
+
+    Each check shows its type, severity, the article or section it stands for,
+    its threshold and whether the rule or cxaudit sets it. Policies that extend
+    packs show the resolved checks.
+    """
     from pathlib import Path
 
     from cxaudit.errors import InputError
+    from cxaudit.policy.loader import load_policy
+    from cxaudit.policy.packs import describe_checks, load_pack
+    from cxaudit.render.rules import NOT_LEGAL_ADVICE
     from cxaudit.resources import builtin_packs
 
     packs = builtin_packs()
@@ -68,4 +87,29 @@ def show(pack: str) -> None:
     if path is None:
         raise InputError(f"unknown policy pack {pack!r}",
                          hint=f"built-in packs: {', '.join(packs)}")
-    click.echo(path.read_text(encoding="utf-8"), nl=False)
+    if as_yaml:
+        click.echo(path.read_text(encoding="utf-8"), nl=False)
+        return
+    import yaml
+
+    loaded = load_pack(pack) if pack in packs else load_policy(path)
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    click.echo(f"{pack}: {str(raw.get('description') or '').strip()}")
+    click.echo(f"  file: {path}")
+    if loaded.extends and pack not in packs:
+        click.echo(f"  extends: {', '.join(loaded.extends)}")
+    for row in describe_checks(loaded):
+        click.echo("")
+        click.echo(f"{row['id']}  ({row['type']}, severity {row['severity']})")
+        click.echo(f"  rule:      {row['rule'] or '(none cited)'}")
+        if row["threshold"]:
+            source = {"rule": "set by the rule", "cxaudit default": "cxaudit default",
+                      "rule and cxaudit default": "partly set by the rule, partly a cxaudit "
+                      "default"}.get(row["threshold_source"] or "", "source not stated")
+            click.echo(f"  threshold: {row['threshold']} ({source})")
+        if row["parameters"]:
+            click.echo("  params:    " + ", ".join(f"{k}={v}" for k, v in row["parameters"].items()))
+        if row["description"]:
+            click.echo(f"  why:       {row['description']}")
+    click.echo("")
+    click.echo(NOT_LEGAL_ADVICE)

@@ -24,6 +24,7 @@ from pydantic import (
 from cxaudit.checks.base import CheckParams
 from cxaudit.consent.vocabulary import LawfulBasis
 from cxaudit.evidence.schema import Approvals, Waiver
+from cxaudit.policy.validators import known_time_zone
 
 FORMAT_VERSION = 1
 
@@ -64,6 +65,19 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SystemDocuments(_Section):
+    """Governance documents a pack may require, as relative paths (to the policy) or URLs."""
+
+    dpia: str | None = Field(default=None, description="Data protection impact assessment "
+                             "(GDPR Art. 35).")
+    intended_use: str | None = Field(default=None, description="Intended-use statement "
+                                     "(EU AI Act Art. 13(3)(b)(i); NIST MAP 1.1).")
+    impact_assessment: str | None = Field(default=None, description="Algorithmic or fundamental-"
+                                          "rights impact assessment (EU AI Act Art. 27).")
+    technical_documentation: str | None = Field(default=None, description="Technical "
+                                                "documentation (EU AI Act Art. 11, Annex IV).")
+
+
 class System(_Section):
     """The AI system the policy is for, and who answers for it."""
 
@@ -80,6 +94,22 @@ class System(_Section):
     )
     automation: Automation = Field(default=Automation.human_in_the_loop)
     description: str | None = None
+    journey_stage: str | None = Field(
+        default=None, description="Customer-journey stage the model acts in, e.g. acquisition, "
+        "onboarding, service, retention, collections.")
+    significant_effect: bool | None = Field(
+        default=None, description="Decisions produce legal or similarly significant effects on "
+        "the customer (GDPR Art. 22(1)): credit, insurance, employment, contract termination.")
+    override_mechanism: str | None = Field(
+        default=None, description="How a person overrides or stops the model's decisions "
+        "(EU AI Act Art. 14(4); GDPR Art. 22(3) human intervention).")
+    reviewer: str | None = Field(
+        default=None, description="Who reviews the model's decisions (a team or role).")
+    decision_log: str | None = Field(
+        default=None, description="Where each decision is logged, and for how long "
+        "(EU AI Act Art. 12, 19).")
+    documents: SystemDocuments | None = Field(
+        default=None, description="References (relative paths or URLs) to governance documents.")
 
 
 class DataSpec(_Section):
@@ -204,15 +234,7 @@ class ConsentSpec(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as "
-                                 "UTC or Europe/Berlin") from None
-        return value
+        return known_time_zone(value)
 
     @field_validator("feature_justifications")
     @classmethod

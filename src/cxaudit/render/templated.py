@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from cxaudit.render.rules import NOT_LEGAL_ADVICE, rules_covered
 from cxaudit.result import AuditResult, CheckResult, Metric
 
 TEMPLATE_FILES = {"md": "audit.md.j2", "html": "audit.html.j2"}
@@ -143,6 +144,8 @@ def view_model(result: AuditResult, *, chart: bool = False) -> dict[str, Any]:
         "settings": result.settings,
         "run": result.run,
         "schema_version": result.schema_version,
+        "rules": rules_covered(result),
+        "not_legal_advice": NOT_LEGAL_ADVICE,
     }
 
 

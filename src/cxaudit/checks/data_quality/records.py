@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
@@ -12,6 +12,7 @@ from cxaudit.checks.base import Check, CheckOutcome, CheckParams
 from cxaudit.checks.data_quality._common import plural
 from cxaudit.context import AuditContext
 from cxaudit.masking import hash_id
+from cxaudit.policy.validators import known_time_zone
 from cxaudit.result import Metric, Status
 
 
@@ -96,13 +97,7 @@ class FreshnessParams(CheckParams):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC "
-                                 "or Europe/Paris") from None
-        return value
+        return known_time_zone(value)
 
     @field_validator("as_of")
     @classmethod
