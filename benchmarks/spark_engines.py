@@ -216,9 +216,10 @@ def compare(rows: list[int], engines: list[str], policy: Path, record: bool) -> 
     """Local vs Spark (or any engines) on each size; prints a table and the 1M→10M growth."""
     results = []
     for n in rows:
-        data_file(n)
-        if _wants_consent(policy):
-            ledger_file(n)
+        # Generate inputs in their own process: Linux carries ru_maxrss across fork/exec, so
+        # generating here would inflate every measured child's peak.
+        subprocess.run([sys.executable, __file__, "prepare", "--rows", str(n), "--policy",
+                        str(policy)], check=True)
         for name in engines:
             figures = run_child(name, n, policy)
             results.append(figures)
@@ -309,15 +310,21 @@ def main() -> None:
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     cmp_.add_argument("--engines", nargs="+", default=["local", "spark"])
+    prep = sub.add_parser("prepare")
+    prep.add_argument("--rows", type=int, required=True)
     big = sub.add_parser("stream")
     big.add_argument("--rows", type=int, default=50_000_000)
     big.add_argument("--delete", action="store_true", help="delete the data file afterwards")
-    for p in (one, cmp_, big):
+    for p in (one, cmp_, big, prep):
         p.add_argument("--policy", type=Path, default=POLICY)
         p.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args()
     if args.command == "run":
         print(json.dumps(measure(args.engine, args.rows, args.policy)))
+    elif args.command == "prepare":
+        data_file(args.rows)
+        if _wants_consent(args.policy):
+            ledger_file(args.rows)
     elif args.command == "compare":
         compare(args.rows, args.engines, args.policy, args.record)
     else:
