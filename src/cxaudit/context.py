@@ -107,6 +107,22 @@ def _require_columns(policy: Policy, columns: list[str]) -> None:
                                        what=what)
 
 
+def resolve_features(spec: Any, model: LoadedModel | None, columns: list[str]) -> tuple[str, ...]:
+    """Model inputs: declared in the policy, else what the model declares, else every
+    column the policy does not reserve; a feature the data lacks is bad input."""
+    features = tuple(spec.features or (model.feature_names if model and model.feature_names
+                                       else ()))
+    if not features:
+        reserved = {spec.id, spec.label, spec.prediction, spec.score, spec.timestamp}
+        features = tuple(c for c in columns if c not in reserved)
+    if model is not None:
+        absent = [f for f in features if f not in columns]
+        if absent:
+            raise missing_column_error(absent[0], columns, role="data", where=model.source,
+                                       what="model feature")
+    return features
+
+
 def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
                   model: LoadedModel | None = None, consent: Any = None, reference: Any = None,
                   seed: int = 0) -> AuditContext:
@@ -133,15 +149,7 @@ def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
     else:
         pos = spec.positive if spec.positive is not None else 1
 
-    features = tuple(spec.features or (model.feature_names if model and model.feature_names else ()))
-    if not features:
-        reserved = {spec.id, spec.label, spec.prediction, spec.score, spec.timestamp}
-        features = tuple(c for c in columns if c not in reserved)
-    if model is not None:
-        absent = [f for f in features if f not in columns]
-        if absent:
-            raise missing_column_error(absent[0], columns, role="data", where=model.source,
-                                       what="model feature")
+    features = resolve_features(spec, model, columns)
 
     has_score = False
     if spec.score:

@@ -25,9 +25,9 @@ from cxaudit.context import (
     _require_columns,
     group_column,
     positive_value,
+    resolve_features,
 )
 from cxaudit.errors import DataError
-from cxaudit.loaders.data import missing_column_error
 from cxaudit.loaders.model import LoadedModel
 
 _MODEL_SCORE = "__cx_model_score"
@@ -173,15 +173,7 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
     else:
         pos = spec.positive if spec.positive is not None else 1
 
-    features = tuple(spec.features or (model.feature_names if model and model.feature_names else ()))
-    if not features:
-        reserved = {spec.id, spec.label, spec.prediction, spec.score, spec.timestamp}
-        features = tuple(c for c in columns if c not in reserved)
-    if model is not None:
-        absent = [f for f in features if f not in columns]
-        if absent:
-            raise missing_column_error(absent[0], columns, role="data", where=model.source,
-                                       what="model feature")
+    features = resolve_features(spec, model, columns)
 
     has_score = False
     if spec.score:
