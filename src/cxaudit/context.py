@@ -107,6 +107,23 @@ def _require_columns(policy: Policy, columns: list[str]) -> None:
                                        what=what)
 
 
+_MISSING_HINTS = {
+    "label": ("label", "drop or fill those rows before auditing; labels are never guessed"),
+    "prediction": ("prediction", "every audited row needs a decision"),
+}
+
+
+def refuse_missing(policy: Policy, key: str, column: str, count: int,
+                   lines: list[int] | None = None) -> None:
+    """Raise the bad-input error for missing labels or decisions (any engine)."""
+    if not count:
+        return
+    what, hint = _MISSING_HINTS[key]
+    where = f" (file lines {lines} …)" if lines else ""
+    raise DataError(f"{policy.locate('data', key)}: {what} column {column!r} has {count} "
+                    f"missing value(s){where}", hint=hint)
+
+
 def resolve_features(spec: Any, model: LoadedModel | None, columns: list[str]) -> tuple[str, ...]:
     """Model inputs: declared in the policy, else what the model declares, else every
     column the policy does not reserve; a feature the data lacks is bad input."""
@@ -138,12 +155,9 @@ def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
 
     if spec.label:
         label = frame[spec.label]
-        missing = label.isna()
-        if missing.any():
-            rows = (np.flatnonzero(missing.to_numpy())[:5] + 2).tolist()  # +2: header, 1-based
-            raise DataError(f"{policy.locate('data', 'label')}: label column {spec.label!r} has "
-                            f"{int(missing.sum())} missing value(s) (file lines {rows} …)",
-                            hint="drop or fill those rows before auditing; labels are never guessed")
+        missing = label.isna().to_numpy()
+        refuse_missing(policy, "label", spec.label, int(missing.sum()),
+                       (np.flatnonzero(missing)[:5] + 2).tolist())  # +2: header, 1-based
         pos = positive_value(label, spec.positive, where=policy.locate("data", "label"))
         derived[LABEL] = binarise(label, pos)
     else:
@@ -157,10 +171,7 @@ def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
         has_score = True
     if spec.prediction:
         prediction = frame[spec.prediction]
-        if prediction.isna().any():
-            raise DataError(f"{policy.locate('data', 'prediction')}: prediction column "
-                            f"{spec.prediction!r} has {int(prediction.isna().sum())} missing value(s)",
-                            hint="every audited row needs a decision")
+        refuse_missing(policy, "prediction", spec.prediction, int(prediction.isna().sum()))
         pred_pos = positive_value(prediction, spec.positive, where=policy.locate("data", "prediction"))
         derived[DECISION] = binarise(prediction, pred_pos)
     elif model is not None:

@@ -24,10 +24,10 @@ from cxaudit.context import (
     _require_columns,
     group_column,
     positive_value,
+    refuse_missing,
     resolve_features,
 )
 from cxaudit.engines.arrow_stream import ArrowFrame
-from cxaudit.errors import DataError
 from cxaudit.loaders.model import LoadedModel, predict
 
 
@@ -174,11 +174,7 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
     derived: dict[str, Any] = {}
 
     if spec.label:
-        missing = _missing_count(engine, frame, spec.label)
-        if missing:
-            raise DataError(f"{policy.locate('data', 'label')}: label column {spec.label!r} has "
-                            f"{missing} missing value(s)",
-                            hint="drop or fill those rows before auditing; labels are never guessed")
+        refuse_missing(policy, "label", spec.label, _missing_count(engine, frame, spec.label))
         pos = arrow_positive(frame, spec.label, spec.positive, where=policy.locate("data", "label"))
         derived[LABEL] = ((spec.label,), binarise_fn(spec.label, schema.field(spec.label).type, pos))
     else:
@@ -191,11 +187,8 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
         derived[SCORE] = ((spec.score,), score_fn(spec.score))
         has_score = True
     if spec.prediction:
-        missing = _missing_count(engine, frame, spec.prediction)
-        if missing:
-            raise DataError(f"{policy.locate('data', 'prediction')}: prediction column "
-                            f"{spec.prediction!r} has {missing} missing value(s)",
-                            hint="every audited row needs a decision")
+        refuse_missing(policy, "prediction", spec.prediction,
+                       _missing_count(engine, frame, spec.prediction))
         pred_pos = arrow_positive(frame, spec.prediction, spec.positive,
                                   where=policy.locate("data", "prediction"))
         derived[DECISION] = ((spec.prediction,),

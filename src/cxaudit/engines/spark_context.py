@@ -25,9 +25,9 @@ from cxaudit.context import (
     _require_columns,
     group_column,
     positive_value,
+    refuse_missing,
     resolve_features,
 )
-from cxaudit.errors import DataError
 from cxaudit.loaders.model import LoadedModel
 
 _MODEL_SCORE = "__cx_model_score"
@@ -163,11 +163,7 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
     derived: dict[str, Any] = {}
 
     if spec.label:
-        missing = _missing_count(engine, frame, spec.label)
-        if missing:
-            raise DataError(f"{policy.locate('data', 'label')}: label column {spec.label!r} has "
-                            f"{missing} missing value(s)",
-                            hint="drop or fill those rows before auditing; labels are never guessed")
+        refuse_missing(policy, "label", spec.label, _missing_count(engine, frame, spec.label))
         pos = spark_positive(frame, spec.label, spec.positive, where=policy.locate("data", "label"))
         derived[LABEL] = spark_binarise(spec.label, types[spec.label], pos)
     else:
@@ -181,11 +177,8 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
         has_score = True
     use_model = False
     if spec.prediction:
-        missing = _missing_count(engine, frame, spec.prediction)
-        if missing:
-            raise DataError(f"{policy.locate('data', 'prediction')}: prediction column "
-                            f"{spec.prediction!r} has {missing} missing value(s)",
-                            hint="every audited row needs a decision")
+        refuse_missing(policy, "prediction", spec.prediction,
+                       _missing_count(engine, frame, spec.prediction))
         pred_pos = spark_positive(frame, spec.prediction, spec.positive,
                                   where=policy.locate("data", "prediction"))
         derived[DECISION] = spark_binarise(spec.prediction, types[spec.prediction], pred_pos)
