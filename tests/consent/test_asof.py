@@ -54,9 +54,10 @@ def test_join_matches_naive_loop(use_hash, data):
     ranks = data.draw(st.lists(st.integers(0, 3), min_size=n_ledger, max_size=n_ledger))
     as_text = data.draw(st.booleans())
     conv = (lambda xs: [f"S{x}" for x in xs]) if as_text else (lambda xs: xs)
+    chunk_rows = data.draw(st.sampled_from([1, 3, 1 << 20]))  # one row, several, one chunk
     got = asof_positions(conv(data_ids), np.array(times, dtype=np.int64), conv(ledger_ids),
                          np.array(starts, dtype=np.int64), np.array(ranks, dtype=np.int64),
-                         use_hash=use_hash)
+                         use_hash=use_hash, chunk_rows=chunk_rows)
     expected = naive_asof(conv(data_ids), times, conv(ledger_ids), starts, ranks)
     np.testing.assert_array_equal(got, expected)
 
@@ -82,7 +83,7 @@ def test_hash_collisions_fall_back_to_the_exact_path(monkeypatch):
     times = rng.integers(0, 50, 300)
     # Every id hashes to the same value: all subjects collide.
     monkeypatch.setattr(asof, "hash_ids", lambda values: np.zeros(len(values), np.uint64))
-    got = asof.asof_positions(data_ids, times, ledger_ids, starts)
+    got = asof.asof_positions(data_ids, times, ledger_ids, starts, chunk_rows=128)
     expected = naive_asof(data_ids, times, ledger_ids, starts, [0] * 200)
     np.testing.assert_array_equal(got, expected)
 

@@ -19,7 +19,12 @@ Why this engine (measured on the shared 2-core machine, see benchmarks/RESULTS.m
   block of records. Subjects have a handful of records, so the walk
   takes a few vectorised steps over neighbouring memory; the 10 M data rows
   are never sorted. Exact at
-  microsecond resolution, deterministic ties.
+  microsecond resolution, deterministic ties. Data rows go through in chunks
+  of ``CHUNK_ROWS``, so the join's own memory does not grow with the data.
+
+Measured (``benchmarks/bench_consent.py``, quiet 2-core machine, 10 M rows,
+20 M events, 5 M subjects): 4.6 s and 2.5 GB peak RSS including the 1.6 GB of
+loaded inputs; pandas ``merge_asof`` on one purpose alone: 9.9 s and 3.6 GB.
 
 Finding each row's block means hashing the text ids, the dominant cost. When
 DuckDB is installed (the ``fast`` extra) its vectorised, multi-threaded
@@ -32,6 +37,8 @@ path. Without DuckDB, Arrow's hash table gives dense codes directly
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +46,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxaudit.loaders.timestamps import MISSING
+
+# Data rows are joined a chunk at a time: the ledger side is sorted once, and the
+# per-row temporaries (hashes, bucket positions, walk state: ~10 arrays of 8
+# bytes a row) stay near 80 MB instead of growing with the data (1.5 GB at 10 M).
+CHUNK_ROWS = 1 << 20
 
 
 def _as_text(values: Any, *, combine: bool = True) -> Any:
@@ -48,18 +60,6 @@ def _as_text(values: Any, *, combine: bool = True) -> Any:
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         array = pc.cast(array, pa.string())
     return array
-
-
-def encode_ids(ledger_ids: Any, data_ids: Any) -> tuple[np.ndarray, np.ndarray, int]:
-    """Dense int codes for ledger ids, and the same codes for data ids (-1: not in ledger).
-
-    Ids are compared as text (an integer id 42 equals the text "42").
-    """
-    encoded = _as_text(ledger_ids).dictionary_encode()
-    ledger_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    found = pc.index_in(_as_text(data_ids, combine=False), value_set=encoded.dictionary)
-    data_codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return ledger_codes, data_codes, len(encoded.dictionary)
 
 
 def hash_ids(values: Any) -> np.ndarray | None:
@@ -92,59 +92,100 @@ def _pack_order(start: np.ndarray, rank: np.ndarray, codes: np.ndarray | None,
     return np.argsort(key, kind="stable")
 
 
-def _sorted_by_codes(ledger_ids: Any, data_ids: Any, start: np.ndarray, rank: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Ledger order, its sorted subject keys, each row's key and its block's first position."""
-    codes, data_codes, n_codes = encode_ids(ledger_ids, data_ids)
+@dataclass(frozen=True)
+class _SortedLedger:
+    """The ledger sorted by (subject key, start, rank), and how to find a row's block.
+
+    ``keys`` and ``starts`` carry one padding slot at the end (index ``len(order)``
+    is read by the walk, then masked), so the walk never copies them.
+    """
+
+    order: np.ndarray
+    keys: np.ndarray
+    starts: np.ndarray
+    find: Callable[[Any], tuple[np.ndarray, np.ndarray]]  # ids -> (keys, block start)
+
+
+def _padded(values: np.ndarray) -> np.ndarray:
+    return np.r_[values, values[:1]]
+
+
+def _sorted_by_codes(ledger_ids: Any, start: np.ndarray, rank: np.ndarray) -> _SortedLedger:
+    """Dense Arrow dictionary codes as subject keys; data ids found with ``index_in``."""
+    encoded = _as_text(ledger_ids).dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n_codes = len(encoded.dictionary)
     order = _pack_order(start, rank, codes, n_codes)
     if order is None:
         order = np.lexsort((rank, start, codes))
     counts = np.bincount(codes, minlength=n_codes)
     begins = np.cumsum(counts) - counts
-    first = np.where(data_codes >= 0, begins[np.maximum(data_codes, 0)], len(order))
-    return order, codes[order], data_codes, first
+
+    def find(ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        found = pc.index_in(ids, value_set=encoded.dictionary)
+        data_codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        first = np.where(data_codes >= 0, begins[np.maximum(data_codes, 0)], len(order))
+        return data_codes, first
+
+    return _SortedLedger(order, _padded(codes[order]), _padded(start[order]), find)
+
+
+class Directory:
+    """``np.searchsorted(unique, queries)`` for uniformly spread uint64 keys, without sorting.
+
+    A directory over the top bits of the key (built once per ledger) narrows each
+    query to a bucket of about one key, so each row costs a couple of random
+    reads instead of a binary search's twenty (10 M random binary searches into
+    3 M keys take ~20 s on the shared machine; this takes ~1 s).
+    """
+
+    def __init__(self, unique: np.ndarray) -> None:
+        bits = min(26, max(1, len(unique).bit_length()))
+        self.shift = np.uint64(64 - bits)
+        starts = np.arange(1 << bits, dtype=np.uint64) << self.shift
+        self.directory = np.r_[np.searchsorted(unique, starts), len(unique)]
+        self.padded = np.r_[unique, np.uint64(0)]
+
+    def locate(self, queries: np.ndarray) -> np.ndarray:
+        bucket = (queries >> self.shift).astype(np.int64)
+        position = self.directory[bucket]
+        end = self.directory[bucket + 1]
+        del bucket
+        active = np.flatnonzero(position < end)
+        while len(active):
+            below = self.padded[position[active]] < queries[active]
+            active = active[below]
+            position[active] += 1
+            active = active[position[active] < end[active]]
+        return position
 
 
 def locate(unique: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(unique, queries)`` for uniformly spread uint64 keys, without sorting.
-
-    A directory over the top bits of the key narrows each query to a bucket of
-    about one key, so each row costs a couple of random reads instead of a
-    binary search's twenty (10 M random binary searches into 3 M keys take
-    ~20 s on the shared machine; this takes ~1 s).
-    """
-    bits = min(26, max(1, len(unique).bit_length()))
-    shift = np.uint64(64 - bits)
-    starts = np.arange(1 << bits, dtype=np.uint64) << shift
-    directory = np.r_[np.searchsorted(unique, starts), len(unique)]
-    bucket = (queries >> shift).astype(np.int64)
-    position = directory[bucket]
-    end = directory[bucket + 1]
-    del bucket
-    active = np.flatnonzero(position < end)
-    padded = np.r_[unique, np.uint64(0)]
-    while len(active):
-        below = padded[position[active]] < queries[active]
-        active = active[below]
-        position[active] += 1
-        active = active[position[active] < end[active]]
-    return position
+    """``np.searchsorted(unique, queries)`` through a one-off :class:`Directory`."""
+    return Directory(unique).locate(queries)
 
 
-def _sorted_by_hashes(ledger_hash: np.ndarray, data_hash: np.ndarray, start: np.ndarray,
-                      rank: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Like :func:`_sorted_by_codes`, with 64-bit hashes as subject keys."""
+def _sorted_by_hashes(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarray
+                      ) -> _SortedLedger:
+    """DuckDB 64-bit hashes as subject keys; data ids found with :func:`locate`."""
     by_time = _pack_order(start, rank, None, 0)
     if by_time is None:
         by_time = np.lexsort((rank, start))
     order = by_time[np.argsort(ledger_hash[by_time], kind="stable")]
+    del by_time
     sorted_hash = ledger_hash[order]
-    return order, sorted_hash, data_hash, locate(sorted_hash, data_hash)
+    directory = Directory(sorted_hash)
+
+    def find(ids: Any) -> tuple[np.ndarray, np.ndarray]:
+        data_hash = hash_ids(ids)
+        return data_hash, directory.locate(data_hash)
+
+    return _SortedLedger(order, _padded(sorted_hash), _padded(start[order]), find)
 
 
 def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
                    ledger_starts: np.ndarray, ledger_rank: np.ndarray | None = None, *,
-                   use_hash: bool | None = None) -> np.ndarray:
+                   use_hash: bool | None = None, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
     """Index of the ledger record in force for each data row, or -1.
 
     Parameters
@@ -161,6 +202,8 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
         highest rank wins. Default: the later row in the ledger wins.
     use_hash
         Find subjects through DuckDB 64-bit hashes (default: when installed).
+    chunk_rows
+        Data rows joined at a time; bounds the per-row temporaries.
 
     Returns
     -------
@@ -175,44 +218,45 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
     ledger_rank = np.asarray(ledger_rank, dtype=np.int64)
     if len(ledger_starts) == 0 or n == 0:
         return np.full(n, -1, dtype=np.int64)
-    hashes = None
-    if use_hash is not False:
-        ledger_hash = hash_ids(ledger_ids)
-        if ledger_hash is not None:
-            hashes = (ledger_hash, hash_ids(data_ids))
-    if hashes is not None:
-        order, keys, data_keys, first = _sorted_by_hashes(*hashes, ledger_starts, ledger_rank)
+    ledger_text = _as_text(ledger_ids)
+    ledger_hash = hash_ids(ledger_text) if use_hash is not False else None
+    hashed = ledger_hash is not None
+    if hashed:
+        ledger = _sorted_by_hashes(ledger_hash, ledger_starts, ledger_rank)
+        del ledger_hash
     else:
-        order, keys, data_keys, first = _sorted_by_codes(ledger_ids, data_ids, ledger_starts,
-                                                         ledger_rank)
-    present = pc.is_valid(_as_text(data_ids, combine=False)).to_numpy(zero_copy_only=False)
-    result = _walk(order, keys, ledger_starts[order], first, data_keys, data_times,
-                   present & (data_times != MISSING))
-    if hashes is not None and not _same_ids(result, data_ids, ledger_ids):
-        return asof_positions(data_ids, data_times, ledger_ids, ledger_starts, ledger_rank,
-                              use_hash=False)
+        ledger = _sorted_by_codes(ledger_text, ledger_starts, ledger_rank)
+    data_text = _as_text(data_ids, combine=False)
+    result = np.empty(n, dtype=np.int64)
+    for low in range(0, n, chunk_rows):
+        ids = data_text.slice(low, chunk_rows)
+        times = data_times[low:low + chunk_rows]
+        keys, first = ledger.find(ids)
+        eligible = pc.is_valid(ids).to_numpy(zero_copy_only=False) & (times != MISSING)
+        part = _walk(ledger, first, keys, times, eligible)
+        if hashed and not _same_ids(part, ids, ledger_text):
+            return asof_positions(data_ids, data_times, ledger_ids, ledger_starts, ledger_rank,
+                                  use_hash=False, chunk_rows=chunk_rows)
+        result[low:low + len(times)] = part
     return result
 
 
-def _walk(order: np.ndarray, keys: np.ndarray, starts: np.ndarray, first: np.ndarray,
-          data_keys: np.ndarray, times: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+def _walk(ledger: _SortedLedger, first: np.ndarray, data_keys: np.ndarray, times: np.ndarray,
+          eligible: np.ndarray) -> np.ndarray:
     """Walk forward through each row's block while records started at or before t.
 
-    ``keys``/``starts`` are the sorted ledger's subject keys and start times;
-    ``first`` is where each row's subject block begins (``len(order)`` when
-    absent). Consecutive reads of neighbouring records stay in cache, which is
-    why the walk goes forward from the block start.
+    ``first`` is where each row's subject block begins in the sorted ledger
+    (``len(order)`` when absent). Consecutive reads of neighbouring records stay
+    in cache, which is why the walk goes forward from the block start.
     """
-    n = len(order)
-    keys = np.r_[keys, keys[:1]]  # one padding slot: index n is read, then masked
-    starts = np.r_[starts, starts[:1]]
+    n = len(ledger.order)
     result = np.full(len(times), -1, dtype=np.int64)
     active = np.flatnonzero(eligible)
     position, key, t = first[active], data_keys[active], times[active]
     while len(active):
-        ok = (position < n) & (keys[position] == key) & (starts[position] <= t)
+        ok = (position < n) & (ledger.keys[position] == key) & (ledger.starts[position] <= t)
         active, position, key, t = active[ok], position[ok], key[ok], t[ok]
-        result[active] = order[position]
+        result[active] = ledger.order[position]
         position = position + 1
     return result
 
@@ -222,6 +266,6 @@ def _same_ids(result: np.ndarray, data_ids: Any, ledger_ids: Any) -> bool:
     matched = np.flatnonzero(result >= 0)
     if not len(matched):
         return True
-    ledger_side = _as_text(ledger_ids).take(pa.array(result[matched]))
-    data_side = _as_text(data_ids, combine=False).take(pa.array(matched))
+    ledger_side = ledger_ids.take(pa.array(result[matched]))
+    data_side = data_ids.take(pa.array(matched))
     return bool(pc.all(pc.equal(ledger_side, data_side)).as_py())
