@@ -53,7 +53,8 @@ from cxaudit.loaders.timestamps import MISSING
 CHUNK_ROWS = 1 << 20
 
 
-def _as_text(values: Any, *, combine: bool = True) -> Any:
+def text_array(values: Any, *, combine: bool = True) -> Any:
+    """Ids as Arrow text (one chunk unless ``combine`` is false): 42 and "42" are the same id."""
     array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
     if combine and isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
@@ -62,13 +63,21 @@ def _as_text(values: Any, *, combine: bool = True) -> Any:
     return array
 
 
+def id_array(series: Any) -> Any:
+    """Arrow array of a pandas column of ids (text stays text; no Python objects made)."""
+    try:
+        return pa.array(series.array)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array(series.astype("string").array)
+
+
 def hash_ids(values: Any) -> np.ndarray | None:
     """64-bit hashes of text ids with DuckDB (None when DuckDB is not installed)."""
     try:
         import duckdb
     except ImportError:
         return None
-    table = pa.table({"id": _as_text(values, combine=False)})
+    table = pa.table({"id": text_array(values, combine=False)})
     with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))}) as con:
         con.register("ids", table)
         # `hash` of NULL is a constant; nulls never match anyway (checked below).
@@ -112,7 +121,7 @@ def _padded(values: np.ndarray) -> np.ndarray:
 
 def _sorted_by_codes(ledger_ids: Any, start: np.ndarray, rank: np.ndarray) -> _SortedLedger:
     """Dense Arrow dictionary codes as subject keys; data ids found with ``index_in``."""
-    encoded = _as_text(ledger_ids).dictionary_encode()
+    encoded = text_array(ledger_ids).dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     n_codes = len(encoded.dictionary)
     order = _pack_order(start, rank, codes, n_codes)
@@ -218,7 +227,7 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
     ledger_rank = np.asarray(ledger_rank, dtype=np.int64)
     if len(ledger_starts) == 0 or n == 0:
         return np.full(n, -1, dtype=np.int64)
-    ledger_text = _as_text(ledger_ids)
+    ledger_text = text_array(ledger_ids)
     ledger_hash = hash_ids(ledger_text) if use_hash is not False else None
     hashed = ledger_hash is not None
     if hashed:
@@ -226,7 +235,7 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
         del ledger_hash
     else:
         ledger = _sorted_by_codes(ledger_text, ledger_starts, ledger_rank)
-    data_text = _as_text(data_ids, combine=False)
+    data_text = text_array(data_ids, combine=False)
     result = np.empty(n, dtype=np.int64)
     for low in range(0, n, chunk_rows):
         ids = data_text.slice(low, chunk_rows)

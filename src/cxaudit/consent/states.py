@@ -24,14 +24,16 @@ else the audit time (stated in every finding: "is this data usable *now*").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cxaudit.consent.asof import asof_positions
+from cxaudit.consent.asof import id_array
 from cxaudit.consent.tcf import known_purpose
 from cxaudit.consent.vocabulary import ALL_PURPOSES, SIGNALS, STATUSES, LawfulBasis
 from cxaudit.errors import InputError
@@ -79,7 +81,12 @@ class ConsentView:
     signal: np.ndarray
     event: EventTimes
     ledger: pd.DataFrame
-    subject_ids: pd.Series
+    load_subject_ids: Callable[[], pd.Series]
+
+    @cached_property
+    def subject_ids(self) -> pd.Series:
+        """Subject id of every row (collected on first use: only findings with rows need it)."""
+        return self.load_subject_ids()
 
     def mask(self, *states: str) -> np.ndarray:
         """Boolean mask of rows in any of ``states``."""
@@ -226,7 +233,10 @@ def consent_view(ctx: Any, purpose: str | None = None, dataset: str = "data") ->
     if not id_column:
         raise InputError(f"{ctx.policy.locate('data')}: consent checks need the subject id column",
                          hint="set data.id to the column matching the ledger's subject_id")
-    subject_ids = _column_of(ctx, dataset_frame(ctx, dataset), id_column, dataset, "data.id")
+    frame = dataset_frame(ctx, dataset)
+    if id_column not in ctx.engine.columns(frame):
+        raise InputError(f"the {dataset} has no data.id column {id_column!r}",
+                         hint=f"add it to the {dataset}, or drop the dataset from the check")
     purposes = ledger["purpose"].astype("category")
     purpose_codes = purposes.cat.codes.to_numpy()
     selected_mask = np.zeros(len(ledger), dtype=bool)
@@ -237,24 +247,16 @@ def consent_view(ctx: Any, purpose: str | None = None, dataset: str = "data") ->
     arrays = _ledger_arrays(ledger, selected, rules)
     ledger_ids = _selected_ids(ledger["subject_id"], selected_mask)
     times = event.times.micros
-    local = asof_positions(_arrow(subject_ids), times, ledger_ids, arrays["start"],
-                           arrays["status"].astype(np.int64))
+    local = ctx.engine.asof_records(frame, id_column, times, ctx.policy.data.timestamp,
+                                    ledger_ids, arrays["start"], arrays["status"].astype(np.int64))
     state = _classify(local, times, event.times.missing, arrays)
     record = np.where(local >= 0, selected[np.maximum(local, 0)], -1)
     signal = np.where(local >= 0, arrays["signal"][np.maximum(local, 0)], -1).astype(np.int8)
     view = ConsentView(rules=rules, state=state, record=record, signal=signal, event=event,
-                       ledger=ledger, subject_ids=subject_ids)
+                       ledger=ledger, load_subject_ids=lambda: _column_of(
+                           ctx, frame, id_column, dataset, "data.id"))
     ctx.notes[key] = view
     return view
-
-
-def _arrow(series: pd.Series) -> Any:
-    import pyarrow as pa
-
-    try:
-        return pa.array(series.array)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array(series.astype("string").array)
 
 
 def _selected_ids(series: pd.Series, mask: np.ndarray) -> Any:
@@ -265,7 +267,7 @@ def _selected_ids(series: pd.Series, mask: np.ndarray) -> Any:
     """
     import pyarrow as pa
 
-    return _arrow(series).filter(pa.array(mask))
+    return id_array(series).filter(pa.array(mask))
 
 
 def _classify(record: np.ndarray, times: np.ndarray, no_time: np.ndarray,

@@ -121,6 +121,21 @@ class Engine(DataQualityAggregates, abc.ABC):
         """
         return frame.assign(**{name: values})
 
+    def asof_records(self, frame: Any, id_column: str, times: Any, time_column: str | None,
+                     ledger_ids: Any, ledger_starts: Any, ledger_rank: Any) -> Any:
+        """For each row, the ledger record in force at its event time (-1: none).
+
+        ``times`` are the rows' event times as int64 microseconds (``MISSING``
+        for none), parsed on the driver from ``time_column`` (``None``: one
+        instant for every row); the ledger arrays are those of
+        :func:`cxaudit.consent.asof.asof_positions`, whose semantics every
+        engine follows. Default: collect the ids and join on this machine.
+        """
+        from cxaudit.consent.asof import asof_positions, id_array
+
+        ids = self.to_pandas(frame, [id_column])[id_column]
+        return asof_positions(id_array(ids), times, ledger_ids, ledger_starts, ledger_rank)
+
     def read_table(self, path: str | Path, *, role: str = "data") -> Any:
         """Read the audited data into this engine's frame (default: pandas, CSV or Parquet)."""
         from cxaudit.loaders.data import read_table

@@ -189,6 +189,14 @@ class SparkEngine(SparkAggregates, Engine):
             out = out.limit(int(limit))
         return out.toPandas()
 
+    def asof_records(self, frame: Any, id_column: str, times: Any, time_column: str | None,
+                     ledger_ids: Any, ledger_starts: Any, ledger_rank: Any) -> Any:
+        """The consent as-of join, run by Spark (see :mod:`cxaudit.engines.spark_consent`)."""
+        from cxaudit.engines.spark_consent import spark_asof_records
+
+        return spark_asof_records(self, frame, id_column, times, time_column, ledger_ids,
+                                  ledger_starts, ledger_rank)
+
     # -- context ---------------------------------------------------------------
     def build_context(self, policy: Any, frame: Any, **options: Any) -> Any:
         """Derive labels, decisions, scores and groups with Spark (see ``spark_context``)."""
