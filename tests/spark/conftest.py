@@ -8,6 +8,7 @@ and no network beyond the loopback driver.
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import pytest
@@ -64,3 +65,18 @@ def small_batches(monkeypatch):
     from cxaudit.engines import arrow_stream
 
     monkeypatch.setattr(arrow_stream, "BATCH_ROWS", 1000)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """The shipped demo: telco customers, a trained pipeline, a consent ledger, the demo policy."""
+    from cxaudit.demo import build_demo
+
+    files = build_demo(tmp_path_factory.mktemp("demo"))
+    # Smaller SHAP sample and bootstrap than the demo's (the engines' parity, not SHAP's
+    # precision, is under test here; tests/explain covers SHAP itself).
+    text = re.sub(r"(\n    type: explain\.\w+\n)", r"\1    sample_size: 600\n    n_boot: 40\n",
+                  files.policy.read_text(encoding="utf-8"))
+    files.policy.write_text(text, encoding="utf-8")
+    return {"policy": str(files.policy), "data": str(files.data), "model": str(files.model),
+            "consent": str(files.consent), "reference": str(files.reference), "trust_model": True}

@@ -201,6 +201,13 @@ class GxSession:
             suite = self._gx.ExpectationSuite(name=f"cxaudit-{self._suites}")
             for _, expectation in part:
                 suite.add_expectation(expectation)
+            result_format = dict(_RESULT_FORMAT)
+            index_column = _index_column(frame, [id_columns.get(key) for key, _ in part])
+            if index_column is not None:
+                # Spark rows have no labels: GX reports the id of each example row instead.
+                result_format["unexpected_index_column_names"] = [index_column]
+                if columns is not None:
+                    columns = tuple(sorted({*columns, index_column}))
             with _fast_paths(), warnings.catch_warnings():
                 batch = self._definition.get_batch(
                     batch_parameters={"dataframe": _project(frame, columns)})
@@ -209,7 +216,7 @@ class GxSession:
                 warnings.filterwarnings("ignore", message="This pattern is interpreted as a "
                                         "regular expression, and has match groups",
                                         category=UserWarning)
-                outcome = batch.validate(suite, result_format=dict(_RESULT_FORMAT))
+                outcome = batch.validate(suite, result_format=result_format)
             for result in outcome.results:
                 key = (result.expectation_config.meta or {}).get(META_KEY)
                 folded[key] = fold(result, frame, id_columns.get(key))
@@ -285,10 +292,26 @@ def _columns(frame: Any) -> list[str]:
     return [str(c) for c in frame.columns]
 
 
+def _is_pandas(frame: Any) -> bool:
+    # (not `hasattr(frame, "loc")`: a Spark Connect frame answers any attribute)
+    import pandas as pd
+
+    return isinstance(frame, pd.DataFrame)
+
+
+def _index_column(frame: Any, id_columns: list[str | None]) -> str | None:
+    """The one id column whose values name example rows on Spark (None on pandas)."""
+    named = {c for c in id_columns if c is not None}
+    if _is_pandas(frame) or len(named) != 1:
+        return None
+    column = named.pop()
+    return column if column in _columns(frame) else None
+
+
 def _project(frame: Any, columns: tuple[str, ...] | None) -> Any:
     if columns is None:
         return frame
-    if hasattr(frame, "loc"):  # pandas
+    if _is_pandas(frame):
         return frame[list(columns)]
     return frame.select(*columns)  # Spark
 
@@ -325,7 +348,7 @@ def fold(result: Any, frame: Any, id_column: str | None) -> GxRun:
         masked["examples"] = [hash_id(v) if is_id else mask_example(v)
                               for v in raw["partial_unexpected_list"][:EXAMPLES]]
     rows = raw.get("partial_unexpected_index_list")
-    if rows and id_column is not None and hasattr(frame, "loc"):
+    if rows and id_column is not None:
         masked["example_ids"] = _hashed_ids(frame, id_column, rows)
     severity = getattr(getattr(config, "severity", None), "value", None) or "critical"
     return GxRun(expectation=config.type, kwargs=_jsonable(kwargs), success=bool(result.success),
@@ -349,6 +372,10 @@ def scrub(message: str, columns: Sequence[str] = ()) -> str:
 
 
 def _hashed_ids(frame: Any, id_column: str, rows: list[Any]) -> list[str]:
+    """Hashed ids of example rows: GX gives row labels (pandas) or {id column: id} (Spark)."""
+    named = [r[id_column] for r in rows[:EXAMPLES] if isinstance(r, dict) and id_column in r]
+    if named or not _is_pandas(frame):
+        return [hash_id(v) for v in named]
     labels = [r for r in rows[:EXAMPLES] if not isinstance(r, dict)]
     try:
         return [hash_id(v) for v in frame.loc[labels, id_column].tolist()]

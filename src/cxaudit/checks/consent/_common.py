@@ -121,13 +121,14 @@ def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: 
     for state, k in (breakdown or {}).items():
         metrics.append(Metric(name="affected_rows", group={"reason": state}, value=float(k), n=n))
     metrics.extend(extra_metrics or [])
-    ids = view.subject_ids[affected]
+    # Subject ids are collected (on Spark, from the executors) only when rows are affected.
+    ids = view.subject_ids[affected].drop_duplicates() if count else None
     details: dict[str, Any] = {
         "purpose": view.rules.purpose,
         "event_time": view.event.source,
         "affected_rows": count,
-        "affected_subjects": int(ids.nunique()),
-        "example_subjects": hash_ids(ids.drop_duplicates(), limit=params.examples),
+        "affected_subjects": 0 if ids is None else int(ids.notna().sum()),
+        "example_subjects": [] if ids is None else hash_ids(ids, limit=params.examples),
         **(extra_details or {}),
     }
     impact = ""

@@ -176,7 +176,10 @@ class GxPlan:
             frame = self.ctx.engine.select(rows, list(self.ctx.data_columns))
         # GX data source per frame kind: pandas (side tables are pandas on every engine),
         # Spark, or — for streamed Arrow frames, which GX cannot read — pandas collected.
-        source = "local" if hasattr(frame, "loc") else self.ctx.engine.name
+        import pandas as pd
+
+        # (`hasattr(frame, "loc")` is no test: a Spark Connect frame answers any attribute.)
+        source = "local" if isinstance(frame, pd.DataFrame) else self.ctx.engine.name
         if source not in ("local", "spark"):
             frame, source = self.ctx.engine.to_pandas(frame), "local"
         if source not in self._sessions:
