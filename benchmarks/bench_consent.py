@@ -15,7 +15,9 @@ Each measurement runs in a fresh subprocess so its peak RSS is its own:
   sort, as-of walk, classification): :func:`cxaudit.consent.states.consent_view`;
 - ``validate``: :func:`cxaudit.loaders.consent.validate_ledger` on the raw
   20 M-row ledger (reported, not part of the target);
-- ``merge_asof``: pandas ``merge_asof`` on the same purpose, for comparison.
+- ``merge_asof``: pandas ``merge_asof`` on the same purpose, for comparison;
+- ``duckdb_asof``: DuckDB's ``ASOF JOIN`` on the same purpose, for comparison
+  (no tie rule among equal timestamps, so not a candidate; see consent/asof.py).
 """
 
 from __future__ import annotations
@@ -187,6 +189,27 @@ def measure(kind: str, rows: int, events: int, subjects: int) -> dict:
         out["cpu_seconds"] = round(_cpu_s() - c0, 2)
         out["join_peak_mb"] = round(_status_mb("VmHWM"))
         out["matched"] = int(joined["record"].notna().sum())
+    elif kind == "duckdb_asof":
+        import duckdb
+        import pyarrow as pa
+
+        scored = pd.read_parquet(scored_path, columns=["customer_id", "scored_at"])
+        out["rss_before_mb"] = round(_start_step())
+        t0, c0 = time.perf_counter(), _cpu_s()
+        part = ledger.loc[ledger["purpose"] == "retention_offers", ["subject_id", "granted_at"]]
+        with duckdb.connect(config={"threads": os.cpu_count() or 1}) as con:
+            con.register("ledger", pa.table({"sid": pa.array(part["subject_id"].array),
+                                             "t": pa.array(part["granted_at"].array),
+                                             "rec": np.arange(len(part))}))
+            con.register("scored", pa.table({"sid": pa.array(scored["customer_id"].array),
+                                             "t": pa.array(scored["scored_at"].array)}))
+            found = con.sql("SELECT l.rec FROM scored s ASOF LEFT JOIN ledger l "
+                            "ON s.sid = l.sid AND s.t >= l.t").fetchnumpy()["rec"]
+        out["seconds"] = round(time.perf_counter() - t0, 2)
+        out["cpu_seconds"] = round(_cpu_s() - c0, 2)
+        out["join_peak_mb"] = round(_status_mb("VmHWM"))
+        out["matched"] = int(np.ma.count(found)) if np.ma.isMaskedArray(found) else int(
+            (~pd.isna(found)).sum())
     out.update(_figures)
     return out
 
@@ -201,7 +224,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--subjects", type=int, default=5_000_000)
-    parser.add_argument("--only", choices=["join", "validate", "merge_asof"], action="append")
+    parser.add_argument("--only", choices=["join", "validate", "merge_asof", "duckdb_asof"],
+                        action="append")
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -212,7 +236,7 @@ def main() -> None:
     generate(args.rows, args.events, args.subjects)
     print(f"data ready in {time.perf_counter() - t0:.1f} s under {DATA}")
     results = []
-    for kind in args.only or ["join", "validate", "merge_asof"]:
+    for kind in args.only or ["join", "validate", "merge_asof", "duckdb_asof"]:
         before = _machine_note()
         proc = subprocess.run([sys.executable, __file__, "--measure", kind, "--rows",
                                str(args.rows), "--events", str(args.events), "--subjects",
@@ -243,7 +267,8 @@ def _record(args: argparse.Namespace, results: list[dict]) -> None:
              "|---|---|---|---|---|---|---|"]
     names = {"join": "**as-of join + states (target ≤ 10 s, ≤ 3 GB)**",
              "validate": "ledger validation (not in the target)",
-             "merge_asof": "pandas merge_asof, one purpose (comparison)"}
+             "merge_asof": "pandas merge_asof, one purpose (comparison)",
+             "duckdb_asof": "DuckDB ASOF JOIN on text ids, one purpose (comparison)"}
     for r in results:
         lines.append(f"| {names[r['kind']]} | {r['seconds']} | {r.get('cpu_seconds', '')} | "
                      f"{r.get('rss_before_mb', '')} | {r.get('join_peak_mb', '')} | "

