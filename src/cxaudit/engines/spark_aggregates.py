@@ -224,7 +224,14 @@ class SparkAggregates:
 
         indexed = frame.withColumn("__cx_part", F.spark_partition_id()).withColumn(
             "__cx_mono", F.monotonically_increasing_id())
-        counts = sorted(tuple(r) for r in indexed.groupBy("__cx_part").count().collect())
+        # Rows per partition cost a job: counted once per frame (checks ask again and again).
+        memo = self.__dict__.setdefault("_partition_rows", {})
+        known = memo.get(id(frame))
+        if known is None or known[0] is not frame:
+            known = (frame, sorted(tuple(r) for r in
+                                   indexed.groupBy("__cx_part").count().collect()))
+            memo[id(frame)] = known
+        counts = known[1]
         pairs, start = [], 0
         for part, n in counts:
             pairs += [F.lit(part), F.lit(start)]
@@ -252,11 +259,15 @@ class SparkAggregates:
     def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
         """``frame`` joined by row position with a column of driver-side ``values``."""
         import numpy as np
+        import pyarrow as pa
+        from pyspark.sql import functions as F
 
         values = np.asarray(values)
-        table = pd.DataFrame({"__cx_pos": np.arange(len(values), dtype=np.int64), name: values})
-        right = frame.sparkSession.createDataFrame(table)
-        return self.with_positions(frame).join(right, on="__cx_pos", how="left").drop("__cx_pos")
+        right = frame.sparkSession.createDataFrame(pa.table({
+            "__cx_pos": pa.array(np.arange(len(values), dtype=np.int64)), name: pa.array(values)}))
+        # Broadcast the (position, value) pairs: the frame itself is never shuffled.
+        return (self.with_positions(frame).join(F.broadcast(right), on="__cx_pos", how="left")
+                .drop("__cx_pos"))
 
 
 __all__ = ["SparkAggregates"]

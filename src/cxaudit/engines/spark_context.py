@@ -202,7 +202,11 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
         if model_scores and not has_score:
             out = out.withColumn(SCORE, F.col(_MODEL_SCORE))
             has_score = True
-        out = out.drop(_MODEL_SCORE).persist()
+        out = out.drop(_MODEL_SCORE)
+    # Every check scans the frame (one or more jobs each): cache it once, with its derived
+    # columns, instead of re-reading the source and re-deriving them per job (memory and
+    # disk, so a table larger than the executors' memory spills rather than fails).
+    out = out.persist()
     return AuditContext(
         policy=policy, engine=engine, frame=out, data_columns=tuple(columns), features=features,
         model=model, consent=consent, reference=reference, seed=seed,

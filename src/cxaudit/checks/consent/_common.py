@@ -76,9 +76,15 @@ def bias_impact(ctx: AuditContext, affected: np.ndarray, min_group_size: int
     metrics: list[Metric] = []
     details: list[dict[str, Any]] = []
     sentences: list[str] = []
-    for attributes in ctx.group_sets():
+    group_sets = list(ctx.group_sets())
+    every_column = list(dict.fromkeys(group_column(a) for s in group_sets for a in s))
+    # One pass over the rows at the finest grouping; each attribute set's counts are sums
+    # of it (on Spark, one job over the flagged rows instead of one per attribute set).
+    finest = ctx.engine.count_by(frame, [*every_column, DECISION, AFFECTED])
+    for attributes in group_sets:
         columns = [group_column(a) for a in attributes]
-        counts = ctx.engine.count_by(frame, [*columns, DECISION, AFFECTED])
+        counts = (finest.groupby([*columns, DECISION, AFFECTED], sort=True, dropna=False)
+                  ["count"].sum().reset_index())
         every = _rates(counts, columns)
         kept = _rates(counts[counts[AFFECTED] == 0], columns)
         for key in sorted(every):
