@@ -106,3 +106,18 @@ def test_arrow_rows_at_spans_batches(customers_file, raw, small_batches):
     rows = engine.rows_at(engine.read_table(customers_file), ["customer_id"], positions)
     assert list(rows.index) == sorted(positions)
     assert rows["customer_id"].tolist() == raw["customer_id"].iloc[sorted(positions)].tolist()
+
+
+@pytest.mark.parametrize("broadcast", [True, False], ids=["broadcast", "shuffle-join"])
+def test_row_values_ride_with_their_rows(engine, customers_file, raw, broadcast, monkeypatch,
+                                         small_batches):
+    """Driver-side per-row values land on their own rows (counted by group, as consent
+    findings count their affected rows), whether broadcast or shuffle-joined on Spark."""
+    from cxaudit.engines import spark_aggregates
+
+    monkeypatch.setattr(spark_aggregates, "BROADCAST_ROWS", 10**9 if broadcast else 0)
+    flag = (np.arange(len(raw)) % 7 == 3).astype(np.int8)
+    frame = engine.with_row_values(engine.read_table(customers_file), "flag", flag)
+    counts = engine.count_by(frame, ["region", "flag"])
+    assert _as_dict(counts, ["region", "flag"]) == _reference_counts(
+        raw.assign(flag=flag), ["region", "flag"])

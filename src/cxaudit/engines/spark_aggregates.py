@@ -18,6 +18,11 @@ import pandas as pd
 
 from cxaudit.engines.common import canonical_counts
 
+#: Up to this many rows, driver-side row values are broadcast to the executors (a hash
+#: table of ~40 bytes a row in each JVM); above it they are shuffle-joined by position.
+#: 10 M broadcast rows exhausted local mode's 3 GB driver after one join (measured).
+BROADCAST_ROWS = 2_000_000
+
 
 def _types(frame: Any) -> dict[str, Any]:
     return {f.name: f.dataType for f in frame.schema.fields}
@@ -265,9 +270,9 @@ class SparkAggregates:
         values = np.asarray(values)
         right = frame.sparkSession.createDataFrame(pa.table({
             "__cx_pos": pa.array(np.arange(len(values), dtype=np.int64)), name: pa.array(values)}))
-        # Broadcast the (position, value) pairs: the frame itself is never shuffled.
-        return (self.with_positions(frame).join(F.broadcast(right), on="__cx_pos", how="left")
-                .drop("__cx_pos"))
+        if len(values) <= BROADCAST_ROWS:  # the frame itself is never shuffled
+            right = F.broadcast(right)
+        return self.with_positions(frame).join(right, on="__cx_pos", how="left").drop("__cx_pos")
 
 
 __all__ = ["SparkAggregates"]
