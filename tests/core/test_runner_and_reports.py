@@ -114,3 +114,30 @@ def test_verdict_rules():
     assert decide_verdict([result("fail"), result("error")])[0] is Verdict.ERROR
     assert decide_verdict([result("fail", "info")])[0] is Verdict.PASS
     assert decide_verdict([])[0] is Verdict.WARN
+
+
+def test_junit_is_red_exactly_where_the_gate_stops():
+    """Every status × severity (× waived): a red testcase iff that check alone stops the gate."""
+    import itertools
+
+    from cxaudit.render.junit import render_junit
+    from cxaudit.result import AuditResult, CheckResult, Verdict, decide_verdict
+
+    checks = []
+    for status, severity, waived in itertools.product(Status, Severity, (False, True)):
+        checks.append(CheckResult(
+            id=f"{status.value}-{severity.value}-{'waived' if waived else 'open'}", type="t",
+            status=status, severity=severity, summary=f"summary of {status.value}",
+            waiver={"waivers": ["w-1"], "expires": "2099-01-01"} if waived else None))
+    result = AuditResult(verdict=Verdict.WARN, verdict_reason="r", policy={}, checks=tuple(checks),
+                         inputs={})
+    suite = ET.fromstring(render_junit(result))
+    red = {case.get("name") for case in suite if case.find("failure") is not None
+           or case.find("error") is not None}
+    stops = {c.id for c in checks if decide_verdict((c,))[0] in (Verdict.FAIL, Verdict.ERROR)}
+    assert red == stops and red  # the report's red cases are the gate's reasons, no more
+    skipped = {case.get("name") for case in suite if case.find("skipped") is not None}
+    assert skipped == {c.id for c in checks if c.waiver and c.status is not Status.PASS
+                       and c.id not in stops}
+    assert suite.get("failures") == str(sum(c.find("failure") is not None for c in suite))
+    assert suite.get("skipped") == str(len(skipped))

@@ -1,4 +1,15 @@
-"""JUnit XML: one testcase per check, so CI systems show checks as tests."""
+"""JUnit XML: one testcase per check, so CI systems show checks as tests.
+
+A testcase is red exactly when that check stops the gate, so the CI's test
+view and the exit code never disagree:
+
+- ``<error>``: a ``block`` check that could not complete (verdict ``error``);
+- ``<failure>``: a ``block`` check that failed and carries no waiver;
+- ``<skipped>``: an outcome accepted by an approved, unexpired waiver (the
+  summary names the waiver and its expiry, so it stays visible);
+- ``<system-out>``: every other non-pass outcome (warnings, ``warn``/``info``
+  severity failures and errors, insufficient data), shown without failing.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +19,28 @@ from cxaudit.result import AuditResult, Severity, Status
 
 
 def render_junit(result: AuditResult) -> str:
-    """One ``testsuite`` named after the system; failures for blocking outcomes."""
+    """One ``testsuite`` named after the system; red testcases for what blocks the gate."""
     suite = ET.Element("testsuite", name=f"cxaudit: {result.system.get('name', 'audit')}",
                        tests=str(len(result.checks)))
-    failures = errors = 0
+    failures = errors = skipped = 0
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname=check.type, name=check.id)
         text = check.summary
-        if check.status is Status.ERROR:
+        if check.status is Status.ERROR and check.severity is Severity.BLOCK:
             errors += 1
             ET.SubElement(case, "error", message=text, type="error").text = check.error or text
-        elif check.status is Status.FAIL and check.severity is Severity.BLOCK:
+        elif check.blocks:
             failures += 1
             ET.SubElement(case, "failure", message=text, type="blocking").text = text
-        elif check.status in (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA):
-            # Non-blocking outcomes stay visible without failing the CI job.
-            ET.SubElement(case, "system-out").text = f"[{check.status.value}] {text}"
+        elif check.waiver is not None and check.status is not Status.PASS:
+            skipped += 1
+            ET.SubElement(case, "skipped", message=text)  # "WAIVED until ... (waiver): ..."
+        elif check.status is not Status.PASS:
+            detail = f" ({check.error})" if check.error else ""
+            ET.SubElement(case, "system-out").text = (
+                f"[{check.status.value}, severity {check.severity.value}] {text}{detail}")
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))
-    suite.set("skipped", "0")
+    suite.set("skipped", str(skipped))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
