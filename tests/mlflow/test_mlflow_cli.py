@@ -27,6 +27,7 @@ def test_gate_cli_promotes_a_pass_and_refuses_a_fail(registry, tmp_path):
                   "--tracking-uri", registry.uri, "--out", tmp_path / "pass")
     assert passed.exit_code == 0, passed.output
     assert "Verdict: PASS" in passed.stdout
+    assert "View run" not in passed.stdout  # MLflow's own URL lines stay off cxaudit's stdout
     assert f"promoted: @production → {registry.name} v{registry.fair_version}" in passed.stdout
     assert (tmp_path / "pass" / "audit.json").is_file()
     assert client.get_model_version_by_alias(registry.name, "production").version == \
@@ -61,6 +62,7 @@ def test_audit_mlflow_logs_a_run_and_tags_the_version(registry, tmp_path):
                   "--out", tmp_path, "--format", "json,md")
     assert result.exit_code == 1, result.output  # the unfair model fails the policy
     assert f"tagged {uri} cxaudit.verdict=fail" in result.stdout
+    assert "View run" not in result.stdout
     run_id = result.stdout.split("logged to MLflow: run ")[1].split(";")[0].strip()
     client = _client(registry.uri)
     tags = client.get_model_version(registry.name, registry.unfair_version).tags

@@ -46,6 +46,9 @@ def using_tracking(explicit: str | None = None) -> Iterator[str]:
 
     # Progress bars would interleave with the audit's own output; users can turn them on.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow writes "View run ... at: URL" to stdout when a run ends; stdout is cxaudit's
+    # (the verdict, or JSON lines with --log-format json). cxaudit reports the run id itself.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     uri = resolve_tracking_uri(explicit)
     mlflow.set_tracking_uri(uri)
