@@ -10,7 +10,7 @@ from pydantic import Field
 from cxaudit.checks.base import CheckOutcome, CheckParams, Threshold
 from cxaudit.checks.bias import comparison_value, group_label
 from cxaudit.consent.states import STATES, ConsentView
-from cxaudit.context import DECISION, AuditContext, group_column
+from cxaudit.context import DECISION, UNKNOWN_GROUP, AuditContext, group_column
 from cxaudit.masking import hash_ids
 from cxaudit.result import Metric, Status
 
@@ -52,9 +52,11 @@ def _rates(table: Any, columns: list[str]) -> dict[tuple[str, ...], tuple[int, f
 def _lowest_ratio(rates: dict[tuple[str, ...], tuple[int, float]], min_size: int,
                   higher_is_better: bool) -> tuple[float | None, tuple[str, ...] | None]:
     eligible = {k: r for k, (n, r) in rates.items() if n >= min_size and not np.isnan(r)}
-    if len(eligible) < 2:
+    known = [r for k, r in eligible.items() if UNKNOWN_GROUP not in k]
+    if len(eligible) < 2 or not known:
         return None, None
-    best = (max if higher_is_better else min)(eligible.values())
+    # The best-off *known* group is the reference, as in the bias checks (compare.py).
+    best = (max if higher_is_better else min)(known)
     ratios = {k: comparison_value(r, best, compare="ratio", higher_is_better=higher_is_better)
               for k, r in eligible.items()}
     worst = min(sorted(ratios), key=lambda k: ratios[k])
