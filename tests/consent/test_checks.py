@@ -307,3 +307,13 @@ def test_coverage_of_training_rows_given_as_reference(write_policy):
             data: {id: cid}
             checks: [{id: mi, type: consent.minors, datasets: [reference]}]
         """, name="bad.yaml")
+
+
+def test_bias_impact_never_takes_the_unknown_group_as_reference():
+    from cxaudit.checks.consent._common import _lowest_ratio
+
+    rates = {("A",): (100, 0.5), ("unknown",): (100, 0.9), ("B",): (100, 0.25)}
+    # The best-off known group (A, 0.5) is the reference: B is at half of it. With the
+    # unknown group as reference, B would be at 0.25 / 0.9.
+    assert _lowest_ratio(rates, 30, higher_is_better=True) == (0.5, ("B",))
+    assert _lowest_ratio({("unknown",): (100, 0.9), ("A",): (10, 0.5)}, 30, True) == (None, None)
