@@ -7,13 +7,17 @@ the same instant are ordered by ``rank`` and the highest wins — callers pass t
 status's restrictiveness, so a grant and a refusal recorded together resolve to
 the refusal (fail closed, and deterministic, unlike an unspecified tie order).
 
-Why this engine (measured on the shared 2-core machine, see benchmarks/RESULTS.md):
+Why this engine (measured with ``benchmarks/bench_consent.py``; figures in
+benchmarks/RESULTS.md):
 
-- DuckDB's ``ASOF JOIN`` needed 10-21 s for 10 M rows against 5 M events when
-  joining on the text ids, and it documents no order among equal timestamps
-  (a grant and a refusal recorded in the same second would resolve at random);
-- pandas ``merge_asof`` sorts both sides by time and groups by the id (about
-  6 s for one purpose's 5 M events, single-threaded; ``by=`` on text is slow);
+- DuckDB's ``ASOF JOIN`` on the text ids is the fastest wall-clock join on an
+  idle machine (3.8 s for 10 M rows against one purpose's 5 M events, using
+  both cores: 7.0 CPU-s) but peaks at 3.3 GB, over the 3 GB budget, and it
+  documents no order among equal timestamps (a grant and a refusal recorded in
+  the same second would resolve at random). Under load from other jobs it
+  took 10-21 s;
+- pandas ``merge_asof`` sorts both sides by time and groups by the id (9.9 s
+  and 3.6 GB for one purpose, single-threaded; ``by=`` on text is slow);
 - here only the *ledger* is sorted (by subject, start, rank — packed into one
   int64 key when it fits) and each data row walks forward through its subject's
   block of records. Subjects have a handful of records, so the walk
@@ -22,9 +26,10 @@ Why this engine (measured on the shared 2-core machine, see benchmarks/RESULTS.m
   microsecond resolution, deterministic ties. Data rows go through in chunks
   of ``CHUNK_ROWS``, so the join's own memory does not grow with the data.
 
-Measured (``benchmarks/bench_consent.py``, quiet 2-core machine, 10 M rows,
-20 M events, 5 M subjects): 4.6 s and 2.5 GB peak RSS including the 1.6 GB of
-loaded inputs; pandas ``merge_asof`` on one purpose alone: 9.9 s and 3.6 GB.
+Measured (idle 2-core machine, 10 M rows, 20 M events, 5 M subjects): 4.6 s
+wall, 4.7 CPU-s and 2.5 GB peak RSS including the 1.6 GB of loaded inputs, for
+the join *and* every row's consent state — the only candidate within both
+budgets that is also deterministic.
 
 Finding each row's block means hashing the text ids, the dominant cost. When
 DuckDB is installed (the ``fast`` extra) its vectorised, multi-threaded
