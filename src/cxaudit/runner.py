@@ -201,6 +201,8 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         consent = prepare_consent(policy, _pandas_view(engine, frame, policy), consent,
                                   source=(record.path if record and record.path
                                           else "consent ledger"))
+    # Approver keys are resolved first: a bad key file is exit 2 before any check runs.
+    approval_settings = _approval_settings(policy, getattr(policy, "approvals", None))
     ctx = build_context(policy, frame, engine, model=model, consent=consent, reference=reference,
                         seed=seed)
     check_requirements(ctx)
@@ -233,8 +235,7 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         system=policy.system.model_dump(mode="json", exclude_none=True),
         checks=results,
         inputs=inputs,
-        settings={"seed": seed, **({"approvals": {"required_roles": approvals.required_roles}}
-                                   if approvals and approvals.required_roles else {})},
+        settings={"seed": seed, **approval_settings},
         versions=package_versions(),
         waivers=waiver_report,
         run={"started_at": started.isoformat(timespec="seconds"),
@@ -245,3 +246,19 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
              # model predictions are computed once, before the first check, and not in these).
              "check_seconds": dict(ctx.notes.get("check_seconds", {}))},
     )
+
+
+def _approval_settings(policy: Any, approvals: Any) -> dict[str, Any]:
+    """What sign-off needs from the policy, bound into audit.json (and so its digest)."""
+    if approvals is None or not (approvals.required_roles or approvals.approver_keys):
+        return {}
+    block: dict[str, Any] = {}
+    if approvals.required_roles:
+        block["required_roles"] = approvals.required_roles
+    if approvals.approver_keys:
+        from cxaudit.evidence.approval_keys import resolve_keys
+
+        block["approver_keys"] = resolve_keys(
+            approvals.approver_keys, Path(policy.source).parent,
+            lambda email: policy.locate("approvals", "approver_keys", email))
+    return {"approvals": block}

@@ -18,9 +18,12 @@ from cxaudit.errors import CxauditError
               help="Audit trail to log the approval in (default: $CXAUDIT_TRAIL or "
                    "DIR/audit-trail.jsonl).")
 @click.option("--no-trail", is_flag=True, help="Record only in DIR/approvals.jsonl.")
+@click.option("--sign-key", type=click.Path(path_type=Path), default=None, metavar="KEY.pem",
+              help="Sign the approval with your Ed25519 private key (required when the policy "
+                   "registers approvals.approver_keys).")
 @click.pass_context
 def approve(ctx: click.Context, directory: Path, approver: str, role: str, comment: str,
-            trail: Path | None, no_trail: bool) -> None:
+            trail: Path | None, no_trail: bool, sign_key: Path | None) -> None:
     """Sign off the reports in DIR as ROLE.
 
     The bundle is verified first; the approval is bound to the audit's content
@@ -31,15 +34,18 @@ def approve(ctx: click.Context, directory: Path, approver: str, role: str, comme
 
     try:
         entry = record_approval(directory, approver=approver, role=role, comment=comment,
-                                trail=False if no_trail else (trail or True))
-        approved, missing, _ = approval_status(directory)
+                                trail=False if no_trail else (trail or True), sign_key=sign_key)
+        approved, missing, approvals = approval_status(directory)
     except CxauditError as exc:
         click.echo(f"error: {exc.format()}", err=True)
         ctx.exit(exc.exit_code)
         return
     data = entry["data"]
+    signed = f", signed by {data['signature']['key_id']}" if data.get("signature") else ""
     click.echo(f"recorded approval {entry['seq']} as {role} for audit "
-               f"{data['audit_digest'][:12]} (verdict {data['verdict']})")
+               f"{data['audit_digest'][:12]} (verdict {data['verdict']}{signed})")
+    for refused in sorted({a.refused for a in approvals if a.refused}):
+        click.echo(f"note: approvals that do not count because {refused}")
     if approved:
         click.echo("sign-off complete")
     else:

@@ -51,6 +51,8 @@ class Approval:
     audit_digest: str
     verdict: str | None
     current: bool
+    #: Why it does not count although it names this audit (unsigned, wrong key), else None.
+    refused: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ def _roles_of(audit: dict[str, Any]) -> list[str]:
     return list(((audit.get("settings") or {}).get("approvals") or {}).get("required_roles", []))
 
 
+def _keys_of(settings: dict[str, Any] | None) -> dict[str, str]:
+    """Registered approver keys (email, lower case → base64 raw Ed25519 key) of an audit."""
+    return dict(((settings or {}).get("approvals") or {}).get("approver_keys") or {})
+
+
 def required_roles(report_dir: str | Path) -> list[str]:
     """Roles the audited policy requires to sign off (from ``audit.json``)."""
     return _roles_of(_read_audit(Path(report_dir)))
@@ -94,7 +101,8 @@ def _verified(root: Path, doing: str) -> None:
 
 
 def record_approval(report_dir: str | Path, *, approver: str, role: str, comment: str,
-                    trail: str | Path | bool | None = True) -> dict[str, Any]:
+                    trail: str | Path | bool | None = True,
+                    sign_key: str | Path | None = None) -> dict[str, Any]:
     """Verify the bundle, then record a sign-off of its audit.
 
     Parameters
@@ -110,6 +118,10 @@ def record_approval(report_dir: str | Path, *, approver: str, role: str, comment
     trail
         True: the default audit trail; a path: that trail; False/None: only
         ``approvals.jsonl``.
+    sign_key
+        The approver's Ed25519 private key (PEM): the entry is signed with it.
+        Required when the audited policy registers approver keys, and then it
+        must be the key registered for ``approver``.
 
     Returns
     -------
@@ -144,10 +156,22 @@ def record_approval(report_dir: str | Path, *, approver: str, role: str, comment
                             "finding",
                             hint="fix it, or record an approved, expiring waiver in the policy "
                                  "and audit again")
+    keys = _keys_of(audit.get("settings"))
+    if keys and approver.lower() not in keys:
+        raise InputError("the audited policy registers approver keys, and none for this "
+                         "approver, so their sign-off could not count",
+                         hint="ask the policy owner to add you under approvals.approver_keys")
+    if keys and sign_key is None:
+        raise InputError("the audited policy requires signed approvals",
+                         hint="pass --sign-key with your Ed25519 private key (PEM)")
     data = {"role": role, "approver": approver, "comment": comment.strip(),
             "audit_digest": audit_digest(audit), "report_digest": report_digest(root),
             "manifest_sha256": manifest_sha, "verdict": verdict,
             "system": (audit.get("system") or {}).get("name")}
+    if sign_key is not None:
+        from cxaudit.evidence.approval_keys import SIGNATURE_FIELD, sign_entry
+
+        data[SIGNATURE_FIELD] = sign_entry(data, sign_key, keys)
     entry = trail_module.append(root / APPROVALS_FILE, "approval", data)
     if trail:
         path = (trail_module.default_trail(root) if trail is True
@@ -166,7 +190,8 @@ def _approval_entries(path: Path) -> list[dict[str, Any]]:
 
 
 def list_approvals(report_dir: str | Path, *, digest: str | None = None,
-                   sources: Iterable[str | Path] = ()) -> list[Approval]:
+                   sources: Iterable[str | Path] = (),
+                   keys: dict[str, str] | None = None) -> list[Approval]:
     """Every recorded approval, each marked ``current`` when it approves this audit.
 
     Parameters
@@ -177,17 +202,25 @@ def list_approvals(report_dir: str | Path, *, digest: str | None = None,
         The audit digest approvals must match (default: that of ``report_dir/audit.json``).
     sources
         More approval logs or audit trails to read approvals from.
+    keys
+        Registered approver keys (default: those of ``report_dir/audit.json``);
+        when any are registered, only approvals signed by their approver's key
+        are ``current``.
 
     Raises
     ------
     EvidenceError
         An approvals log or trail fails verification (edited, deleted or reordered entries).
     """
+    from cxaudit.evidence.approval_keys import signature_problem
+
     root = Path(report_dir)
-    if digest is None:
-        digest = audit_digest(_read_audit(root))
+    if digest is None or keys is None:
+        audit = _read_audit(root)
+        digest = audit_digest(audit) if digest is None else digest
+        keys = _keys_of(audit.get("settings")) if keys is None else keys
     paths = [root / APPROVALS_FILE, *(Path(s) for s in sources)]
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: set[tuple[str, str]] = set()
     out = []
     for path in paths:
         if not path.is_file():
@@ -196,13 +229,17 @@ def list_approvals(report_dir: str | Path, *, digest: str | None = None,
             data = entry.get("data") or {}
             key = (str(data.get("role")), str(data.get("approver")),
                    str(data.get("audit_digest")), str(entry.get("time")))
-            if key in seen:  # the same approval in approvals.jsonl and in the trail
+            # The same approval in approvals.jsonl and in the trail: same time, same data.
+            same = (key[3], json.dumps(data, sort_keys=True))
+            if same in seen:
                 continue
-            seen.add(key)
+            seen.add(same)
+            refused = signature_problem(data, keys) if key[2] == digest else None
             out.append(Approval(seq=entry["seq"], time=str(entry.get("time", "")),
                                 role=key[0], approver=key[1],
                                 comment=str(data.get("comment", "")), audit_digest=key[2],
-                                verdict=data.get("verdict"), current=key[2] == digest))
+                                verdict=data.get("verdict"),
+                                current=key[2] == digest and refused is None, refused=refused))
     return out
 
 
@@ -271,7 +308,8 @@ def approval_status(report_dir: str | Path) -> tuple[bool, list[str], list[Appro
     audit = _read_audit(root)
     if (root / MANIFEST_FILE).is_file():
         _verified(root, "no approval counts")
-    approvals = list_approvals(root, digest=audit_digest(audit))
+    approvals = list_approvals(root, digest=audit_digest(audit),
+                               keys=_keys_of(audit.get("settings")))
     if not (root / MANIFEST_FILE).is_file() and (root / APPROVALS_FILE).is_file() and any(
             (e.get("data") or {}).get("manifest_sha256")
             for e in _approval_entries(root / APPROVALS_FILE)):
@@ -303,7 +341,8 @@ def approval_for_gate(*, report_dir: str | Path, result: Any, subject: str = "")
     what = f" of {subject}" if subject else ""
     try:
         approvals = list_approvals(report_dir, digest=digest,
-                                   sources=[trail_module.default_trail(report_dir)])
+                                   sources=[trail_module.default_trail(report_dir)],
+                                   keys=_keys_of(result.settings))
     except Exception as exc:  # fail closed, whatever went wrong
         message = getattr(exc, "message", f"{type(exc).__name__}: {exc}")
         return GateApproval(False, f"approval{what}: cannot be checked ({message}); the gate "
@@ -313,6 +352,8 @@ def approval_for_gate(*, report_dir: str | Path, result: Any, subject: str = "")
         filled = sorted({a.role for a in approvals if a.current})
         return GateApproval(True, f"approval{what}: signed off as {', '.join(filled)} "
                                   f"(audit {digest[:12]})")
+    refused = sorted({a.refused for a in approvals if a.refused})
+    why = f" ({len(refused)} kind(s) of approval refused: {'; '.join(refused)})" if refused else ""
     return GateApproval(False, f"approval{what}: missing {', '.join(missing)} for audit "
-                               f"{digest[:12]}; run `cxaudit approve {report_dir} --approver EMAIL "
-                               "--role ROLE --comment …`", tuple(missing))
+                               f"{digest[:12]}{why}; run `cxaudit approve {report_dir} "
+                               "--approver EMAIL --role ROLE --comment …`", tuple(missing))

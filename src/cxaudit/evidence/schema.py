@@ -88,6 +88,12 @@ class Approvals(BaseModel):
     waiver_approvers: list[str] | None = Field(
         default=None,
         description="Emails allowed to approve waivers; unset: any named approver.")
+    approver_keys: dict[str, str] | None = Field(
+        default=None,
+        description="Ed25519 public key of each person who may sign off, by email: a PEM "
+                    "public-key file relative to the policy (`openssl pkey -in key.pem -pubout`) "
+                    "or the raw key in base64. When set, `cxaudit approve` needs --sign-key and "
+                    "only approvals signed with the approver's own key count.")
 
     @field_validator("required_roles")
     @classmethod
@@ -106,4 +112,14 @@ class Approvals(BaseModel):
         for email in value or ():
             if not re.match(EMAIL_PATTERN, email):
                 raise ValueError("waiver_approvers holds email addresses (name@domain)")
+        return value
+
+    @field_validator("approver_keys")
+    @classmethod
+    def _key_emails(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for email in value or {}:
+            if not re.match(EMAIL_PATTERN, email):
+                raise ValueError(f"approver_keys is keyed by email address, not {email!r}")
+        if value is not None and len({e.lower() for e in value}) != len(value):
+            raise ValueError("approver_keys lists an email twice")
         return value
