@@ -71,3 +71,16 @@ def test_one_instant_for_every_row(engine, spark):
     back = engine.to_pandas(frame, ["cid"])["cid"].astype("string")
     got = engine.asof_records(frame, "cid", instant, None, ledger_ids, starts, ranks)
     np.testing.assert_array_equal(got, asof_positions(back, instant, ledger_ids, starts, ranks))
+
+
+def test_integer_ids_read_as_floats_match_text_ids(engine, spark):
+    """An id column with gaps is read as floats (42.0); it still matches ledger id "42"."""
+    ids = pd.Series([42.0, np.nan, 7.0, 42.0, 8.0])
+    frame = spark.createDataFrame(pd.DataFrame({"cid": ids})).repartition(2).persist()
+    back = engine.to_pandas(frame, ["cid"])["cid"]
+    times = np.full(len(ids), BASE + 5 * SECOND, dtype=np.int64)
+    ledger_ids, starts, ranks = ["42", "7", "8.5"], np.full(3, BASE), np.zeros(3, np.int64)
+    got = engine.asof_records(frame, "cid", times, None, ledger_ids, starts, ranks)
+    expected = asof_positions(back, times, ledger_ids, starts, ranks)
+    np.testing.assert_array_equal(got, expected)
+    assert sorted(got.tolist()) == [-1, -1, 0, 0, 1]

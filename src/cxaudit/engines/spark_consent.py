@@ -51,6 +51,20 @@ def _event_micros(engine: Any, frame: Any, times: np.ndarray, time_column: str |
     return positioned, F.when(F.col(_TIME) != F.lit(int(MISSING)), F.col(_TIME))
 
 
+def _id_text(frame: Any, id_column: str) -> Any:
+    """Ids as text, spelled as the local join spells them (Arrow's cast): an id read as a
+    float because its column has gaps is ``42``, not Spark's ``42.0``."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, FloatType
+
+    column = F.col(id_column)
+    if isinstance(frame.schema[id_column].dataType, (DoubleType, FloatType)):
+        whole = ~F.isnan(column) & (column == F.floor(column)) & (F.abs(column) < F.lit(2.0**63))
+        return F.when(whole, column.cast("long").cast("string")).when(
+            ~F.isnan(column), column.cast("string"))
+    return column.cast("string")
+
+
 def spark_asof_records(engine: Any, frame: Any, id_column: str, times: np.ndarray,
                        time_column: str | None, ledger_ids: Any, ledger_starts: np.ndarray,
                        ledger_rank: np.ndarray) -> np.ndarray:
@@ -71,7 +85,7 @@ def spark_asof_records(engine: Any, frame: Any, id_column: str, times: np.ndarra
     }))
     positioned, event = _event_micros(engine, frame, times, time_column)
     rows = positioned.select(F.col("__cx_pos").alias("pos"),
-                             F.col(id_column).cast("string").alias("sid"), event.alias("t"))
+                             _id_text(frame, id_column).alias("sid"), event.alias("t"))
     rows = rows.where(F.col("sid").isNotNull() & F.col("t").isNotNull())
     stacked = ledger.select("sid", "t", F.lit(0).alias("kind"), "rank", "record",
                             F.lit(None).cast("long").alias("pos")).unionByName(
