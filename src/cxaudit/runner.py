@@ -153,7 +153,7 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     consent_path = inputs.consent
     if consent_path is None and policy.consent is not None and policy.consent.ledger:
         consent_path = str(Path(policy.source).parent / policy.consent.ledger)
-    consent = read_table(consent_path, role="consent ledger") if consent_path else None
+    consent = _read_ledger(policy, consent_path) if consent_path else None
     reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
              if inputs.model else None)
@@ -170,6 +170,19 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
             **({"waivers": _record("waivers", inputs.waivers)} if inputs.waivers else {}),
         },
     )
+
+
+def _read_ledger(policy: Any, path: str) -> Any:
+    """The consent ledger: validated while read (large Parquet ledgers a chunk at a time)
+    when consent checks rely on it; as read otherwise (data-quality suites on a ledger
+    report its problems as findings)."""
+    if any(c.type.startswith("consent.") for c in policy.checks):
+        from cxaudit.loaders.consent import load_ledger
+
+        return load_ledger(path, timezone=policy.consent.timezone if policy.consent else None)
+    from cxaudit.loaders.data import read_table
+
+    return read_table(path, role="consent ledger")
 
 
 def _pandas_view(engine: Any, frame: Any, policy: Any) -> Any:

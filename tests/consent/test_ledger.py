@@ -174,3 +174,75 @@ def test_generator_is_deterministic_and_realistic():
     assert (first["signal"] == "gpc").sum() > 20 and (first["signal"] == "objection").sum() > 10
     assert set(first["purpose"]) == {"offers", "analytics", "*"}
     assert np.all(first["granted_at"].dt.tz is not None)
+
+
+def _varied_ledger(n: int, seed: int = 4) -> pd.DataFrame:
+    """``n`` valid records with every column varying, so each chunk sees different values."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        status = ["granted", "withdrawn", "expired", "refused"][int(rng.integers(0, 4))]
+        day = int(rng.integers(1, 28))
+        rows.append(record(
+            f"S{int(rng.integers(0, n // 3))}", status, f"2025-02-{day:02d}T10:00:00Z",
+            withdrawn=f"2025-03-{day:02d}T00:00:00Z" if status == "withdrawn" else None,
+            expires=f"2025-04-{day:02d}T00:00:00Z" if status == "expired" else None,
+            purpose=["offers", "analytics", "*"][i % 3 if i > n // 2 else 0],
+            basis="consent", channel=["web", "app", "store"][int(rng.integers(0, 3 if i > 100
+                                                                                else 1))],
+            signal="gpc" if status == "refused" and i % 2 else None,
+            age_verified=bool(i % 5)))
+    return ledger_frame(*rows)
+
+
+def test_a_large_parquet_ledger_is_validated_in_chunks_with_the_same_result(tmp_path,
+                                                                             monkeypatch):
+    from cxaudit.loaders import consent as consent_loader
+    from cxaudit.loaders.consent import load_ledger
+
+    path = tmp_path / "ledger.parquet"
+    _varied_ledger(700).to_parquet(path, index=False, row_group_size=50)
+    whole = load_ledger(path)
+    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", 64)  # 11 chunks
+    chunked = load_ledger(path)
+    assert chunked.attrs == whole.attrs
+    assert list(chunked.columns) == list(whole.columns)
+    for column in whole.columns:
+        a, b = whole[column], chunked[column]
+        assert a.dtype == b.dtype or isinstance(a.dtype, pd.CategoricalDtype), column
+        assert a.astype(object).where(a.notna(), None).tolist() == \
+            b.astype(object).where(b.notna(), None).tolist(), column
+
+
+@pytest.mark.parametrize("chunk_rows", [10**9, 64], ids=["whole", "chunked"])
+def test_chunked_errors_name_the_same_lines(tmp_path, monkeypatch, chunk_rows):
+    from cxaudit.loaders import consent as consent_loader
+    from cxaudit.loaders.consent import load_ledger
+
+    ledger = _varied_ledger(300)
+    ledger.loc[200, "status"] = "maybe"
+    ledger.loc[250, "status"] = "perhaps"
+    path = tmp_path / "ledger.parquet"
+    ledger.to_parquet(path, index=False)
+    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", chunk_rows)
+    with pytest.raises(DataError) as caught:
+        load_ledger(path)
+    text = caught.value.format()
+    assert "'status'" in text and "(lines 202, 252:" in text and "maybe" not in text  # masked
+
+
+def test_offsets_in_one_chunk_and_none_in_another_are_refused(tmp_path, monkeypatch):
+    from cxaudit.loaders import consent as consent_loader
+    from cxaudit.loaders.consent import load_ledger
+
+    ledger = _varied_ledger(200).astype({"granted_at": object})
+    ledger.loc[100:, "granted_at"] = "2025-02-03 10:00:00"  # naive from line 102 on
+    ledger.loc[100:, "withdrawn_at"] = None
+    ledger.loc[100:, "expires_at"] = None
+    ledger.loc[100:, "status"] = "granted"
+    ledger.loc[100:, "signal"] = None
+    path = tmp_path / "ledger.parquet"
+    ledger.to_parquet(path, index=False)
+    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", 100)
+    with pytest.raises(DataError, match="up to line 101 carry UTC offsets but from line 102"):
+        load_ledger(path)

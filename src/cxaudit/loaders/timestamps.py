@@ -17,6 +17,9 @@ the source carried a UTC offset:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,9 +47,24 @@ class Times:
         return "aware (with UTC offsets)" if self.aware else "naive (no UTC offset)"
 
 
+#: Rows before the frame being checked, when a file is checked a chunk at a time.
+_FIRST_ROW: ContextVar[int] = ContextVar("cxaudit_first_row", default=0)
+
+
+@contextmanager
+def rows_from(first: int) -> Iterator[None]:
+    """Within the block, row positions in messages count from ``first`` (a file's chunk)."""
+    token = _FIRST_ROW.set(first)
+    try:
+        yield
+    finally:
+        _FIRST_ROW.reset(token)
+
+
 def row_list(positions: np.ndarray, limit: int = 5, *, header: bool = True) -> str:
     """``lines 3, 7, 12 …`` (file lines: 1-based plus a header line)."""
-    shown = [str(int(p) + (2 if header else 1)) for p in positions[:limit]]
+    first = _FIRST_ROW.get()
+    shown = [str(int(p) + first + (2 if header else 1)) for p in positions[:limit]]
     more = " …" if len(positions) > limit else ""
     return ("line" if len(shown) == 1 else "lines") + " " + ", ".join(shown) + more
 
