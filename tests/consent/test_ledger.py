@@ -195,15 +195,33 @@ def _varied_ledger(n: int, seed: int = 4) -> pd.DataFrame:
     return ledger_frame(*rows)
 
 
-def test_a_large_parquet_ledger_is_validated_in_chunks_with_the_same_result(tmp_path,
-                                                                             monkeypatch):
+def _write(ledger: pd.DataFrame, path: Path) -> Path:
+    if path.suffix == ".csv":
+        ledger.to_csv(path, index=False)
+    else:
+        ledger.to_parquet(path, index=False, row_group_size=50)
+    return path
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunk every ledger file: 64 records a chunk, CSV files of any size."""
     from cxaudit.loaders import consent as consent_loader
+    from cxaudit.loaders import data as data_loader
+
+    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", 64)
+    monkeypatch.setattr(data_loader, "CHUNK_MIN_BYTES", 0)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_large_ledger_is_validated_in_chunks_with_the_same_result(tmp_path, monkeypatch,
+                                                                     suffix):
     from cxaudit.loaders.consent import load_ledger
 
-    path = tmp_path / "ledger.parquet"
-    _varied_ledger(700).to_parquet(path, index=False, row_group_size=50)
+    path = _write(_varied_ledger(700), tmp_path / f"ledger{suffix}")
     whole = load_ledger(path)
-    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", 64)  # 11 chunks
+    monkeypatch.setattr("cxaudit.loaders.consent.CHUNK_ROWS", 64)  # 11 chunks
+    monkeypatch.setattr("cxaudit.loaders.data.CHUNK_MIN_BYTES", 0)
     chunked = load_ledger(path)
     assert chunked.attrs == whole.attrs
     assert list(chunked.columns) == list(whole.columns)
@@ -214,17 +232,17 @@ def test_a_large_parquet_ledger_is_validated_in_chunks_with_the_same_result(tmp_
             b.astype(object).where(b.notna(), None).tolist(), column
 
 
-@pytest.mark.parametrize("chunk_rows", [10**9, 64], ids=["whole", "chunked"])
-def test_chunked_errors_name_the_same_lines(tmp_path, monkeypatch, chunk_rows):
-    from cxaudit.loaders import consent as consent_loader
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["whole", "chunked"])
+def test_chunked_errors_name_the_same_lines(tmp_path, request, chunked, suffix):
     from cxaudit.loaders.consent import load_ledger
 
     ledger = _varied_ledger(300)
     ledger.loc[200, "status"] = "maybe"
     ledger.loc[250, "status"] = "perhaps"
-    path = tmp_path / "ledger.parquet"
-    ledger.to_parquet(path, index=False)
-    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", chunk_rows)
+    path = _write(ledger, tmp_path / f"ledger{suffix}")
+    if chunked:
+        request.getfixturevalue("small_chunks")
     with pytest.raises(DataError) as caught:
         load_ledger(path)
     text = caught.value.format()
@@ -232,7 +250,6 @@ def test_chunked_errors_name_the_same_lines(tmp_path, monkeypatch, chunk_rows):
 
 
 def test_offsets_in_one_chunk_and_none_in_another_are_refused(tmp_path, monkeypatch):
-    from cxaudit.loaders import consent as consent_loader
     from cxaudit.loaders.consent import load_ledger
 
     ledger = _varied_ledger(200).astype({"granted_at": object})
@@ -243,6 +260,19 @@ def test_offsets_in_one_chunk_and_none_in_another_are_refused(tmp_path, monkeypa
     ledger.loc[100:, "signal"] = None
     path = tmp_path / "ledger.parquet"
     ledger.to_parquet(path, index=False)
-    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", 100)
+    monkeypatch.setattr("cxaudit.loaders.consent.CHUNK_ROWS", 100)
     with pytest.raises(DataError, match="up to line 101 carry UTC offsets but from line 102"):
         load_ledger(path)
+
+
+def test_a_csv_broken_in_a_later_chunk_is_a_located_data_error(tmp_path, small_chunks):
+    from cxaudit.loaders.consent import load_ledger
+
+    path = _write(_varied_ledger(300), tmp_path / "ledger.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[250] += ",surplus,cells"  # line 251 has more fields than the header
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_ledger(path)
+    assert "ledger.csv is not valid CSV" in caught.value.format()
+    assert "line 251" in caught.value.format()

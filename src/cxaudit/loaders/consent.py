@@ -15,7 +15,6 @@ hashed. The validated frame is normalised so every later step can rely on it:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from cxaudit.consent.vocabulary import (
     LawfulBasis,
 )
 from cxaudit.errors import DataError
-from cxaudit.loaders.data import missing_column_error, read_table
+from cxaudit.loaders.data import iter_table, missing_column_error, read_table
 from cxaudit.loaders.timestamps import Times, parse_column, row_list, rows_from
 from cxaudit.masking import hash_id, mask_value
 
@@ -225,13 +224,14 @@ def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
 def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFrame:
     """Read a CSV/Parquet ledger and validate it (see :func:`validate_ledger`).
 
-    A Parquet ledger larger than :data:`CHUNK_ROWS` is read and validated a
-    chunk at a time, so only the normalised ledger (categories, int64 times:
-    about a third of the raw frame) is ever held whole: a 16 M-record ledger
-    peaks at ~1.5 GB instead of 4.4 GB. Messages name the same lines either way.
+    A large ledger (Parquet over :data:`CHUNK_ROWS` records, CSV over 256 MB) is
+    read and validated a chunk at a time, so only its normalised form
+    (categories, int64 times: about a third of the raw frame) is ever held
+    whole: a 16 M-record Parquet ledger peaks at 2.4 GB instead of 4.4 GB.
+    Messages name the same lines either way.
     """
     path = Path(path)
-    chunks = _parquet_chunks(path) if path.suffix.lower() == ".parquet" else None
+    chunks = iter_table(path, role="consent ledger", chunk_rows=CHUNK_ROWS)
     if chunks is None:
         return validate_ledger(read_table(path, role="consent ledger"), source=path.name,
                                timezone=timezone)
@@ -243,24 +243,8 @@ def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFram
     return _combine(parts, path.name)
 
 
-#: Records per chunk when a large Parquet ledger is validated a chunk at a time.
+#: Records per chunk when a large ledger is validated a chunk at a time.
 CHUNK_ROWS = 1 << 20
-
-
-def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame] | None:
-    """Chunks of a Parquet ledger, or None to read it whole (small, or unreadable: the
-    whole-file reader then gives the error)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        file = pq.ParquetFile(path)
-    except Exception:  # pyarrow raises several unrelated types; read_table words the error
-        return None
-    if file.metadata.num_rows <= CHUNK_ROWS:
-        return None
-    return (pa.Table.from_batches([batch]).to_pandas()
-            for batch in file.iter_batches(batch_size=CHUNK_ROWS))
 
 
 def _combine(parts: list[pd.DataFrame], source: str) -> pd.DataFrame:

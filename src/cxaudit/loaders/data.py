@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -61,8 +63,54 @@ def read_table(path: str | Path, *, role: str = "data") -> pd.DataFrame:
 
 
 def _read_csv(path: Path, role: str) -> pd.DataFrame:
-    try:
+    with _csv_errors(path, role):
         return pd.read_csv(path)
+
+
+#: Files above this size are offered in chunks by :func:`iter_table` (CSV; Parquet by rows).
+CHUNK_MIN_BYTES = 256 << 20
+
+
+def iter_table(path: str | Path, *, role: str, chunk_rows: int) -> Iterator[pd.DataFrame] | None:
+    """A large CSV/Parquet file as frames of ``chunk_rows`` rows, or None: read it whole
+    with :func:`read_table` (small, or not readable as given, which read_table words).
+
+    Chunks are what :func:`read_table` would return for those rows, except that each
+    CSV chunk infers its own column types (callers normalise them).
+    """
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        if path.stat().st_size <= CHUNK_MIN_BYTES:
+            return None
+        return _csv_chunks(path, role, chunk_rows)
+    if suffix not in (".parquet", ".pq"):
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(path)
+    except Exception:  # pyarrow raises several unrelated types
+        return None
+    if file.metadata.num_rows <= chunk_rows or file.metadata.num_columns == 0:
+        return None
+    return (pa.Table.from_batches([batch]).to_pandas()
+            for batch in file.iter_batches(batch_size=chunk_rows))
+
+
+def _csv_chunks(path: Path, role: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    with _csv_errors(path, role), pd.read_csv(path, chunksize=chunk_rows) as reader:
+        yield from reader
+
+
+@contextmanager
+def _csv_errors(path: Path, role: str) -> Iterator[None]:
+    """pandas' CSV errors as :class:`DataError` naming the file, the line and what to do."""
+    try:
+        yield
     except pd.errors.EmptyDataError:
         raise DataError(f"{role} file is empty: {path}", hint="add a header row and data") from None
     except pd.errors.ParserError as exc:
