@@ -146,7 +146,8 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     clock = time.perf_counter()
     policy = load_policy(inputs.policy)
     engine = get_engine(inputs.engine or policy.engine or "local")
-    frame = engine.read_table(inputs.data, role="data")
+    ids = [policy.data.id] if policy.data.id else []  # read as text: 00123 is not 123
+    frame = engine.read_table(inputs.data, role="data", text_columns=ids)
     rows = engine.num_rows(frame)
     LOGGER.info("read %s: %d rows, %d columns", Path(inputs.data).name, rows,
                 len(engine.columns(frame)), extra={"rows": rows})
@@ -154,7 +155,8 @@ def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     if consent_path is None and policy.consent is not None and policy.consent.ledger:
         consent_path = str(Path(policy.source).parent / policy.consent.ledger)
     consent = _read_ledger(policy, consent_path) if consent_path else None
-    reference = read_table(inputs.reference, role="reference data") if inputs.reference else None
+    reference = (read_table(inputs.reference, role="reference data", text_columns=ids)
+                 if inputs.reference else None)
     model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
              if inputs.model else None)
     waivers = load_waivers(inputs.waivers) if inputs.waivers else ()
@@ -180,9 +182,10 @@ def _read_ledger(policy: Any, path: str) -> Any:
         from cxaudit.loaders.consent import load_ledger
 
         return load_ledger(path, timezone=policy.consent.timezone if policy.consent else None)
+    from cxaudit.loaders.consent import ID_COLUMNS
     from cxaudit.loaders.data import read_table
 
-    return read_table(path, role="consent ledger")
+    return read_table(path, role="consent ledger", text_columns=ID_COLUMNS)
 
 
 def _pandas_view(engine: Any, frame: Any, policy: Any) -> Any:

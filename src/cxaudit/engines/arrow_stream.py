@@ -120,7 +120,8 @@ class ArrowStreamEngine(ArrowAggregates, Engine):
 
     name = "arrow"
 
-    def read_table(self, path: str | Path, *, role: str = "data") -> ArrowFrame:
+    def read_table(self, path: str | Path, *, role: str = "data",
+                   text_columns: Sequence[str] = ()) -> ArrowFrame:
         """Open Parquet (file or folder) or CSV as a dataset, without reading the rows."""
         import pyarrow.dataset as ds
 
@@ -130,10 +131,12 @@ class ArrowStreamEngine(ArrowAggregates, Engine):
         suffix = file.suffix.lower()
         try:
             if suffix == ".csv":
+                import pyarrow as pa
                 import pyarrow.csv as pacsv
 
                 fmt = ds.CsvFileFormat(convert_options=pacsv.ConvertOptions(
-                    strings_can_be_null=True))
+                    strings_can_be_null=True,
+                    column_types={c: pa.string() for c in text_columns}))
                 dataset = ds.dataset(str(file), format=fmt)
             elif suffix in (".parquet", ".pq") or file.is_dir():
                 dataset = ds.dataset(str(file), format="parquet")

@@ -136,11 +136,15 @@ class Engine(DataQualityAggregates, abc.ABC):
         ids = self.to_pandas(frame, [id_column])[id_column]
         return asof_positions(id_array(ids), times, ledger_ids, ledger_starts, ledger_rank)
 
-    def read_table(self, path: str | Path, *, role: str = "data") -> Any:
-        """Read the audited data into this engine's frame (default: pandas, CSV or Parquet)."""
+    def read_table(self, path: str | Path, *, role: str = "data",
+                   text_columns: Sequence[str] = ()) -> Any:
+        """Read the audited data into this engine's frame (default: pandas, CSV or Parquet).
+
+        ``text_columns`` (the customer id) are read from CSV as text on every engine.
+        """
         from cxaudit.loaders.data import read_table
 
-        return read_table(path, role=role)
+        return read_table(path, role=role, text_columns=text_columns)
 
     @abc.abstractmethod
     def columns(self, frame: Any) -> list[str]:

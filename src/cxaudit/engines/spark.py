@@ -119,7 +119,8 @@ class SparkEngine(SparkAggregates, Engine):
         return self._session
 
     # -- reading ---------------------------------------------------------------
-    def read_table(self, path: str | Path, *, role: str = "data") -> Any:
+    def read_table(self, path: str | Path, *, role: str = "data",
+                   text_columns: Sequence[str] = ()) -> Any:
         """Read Parquet (file or folder), CSV, or a catalog table ``table:db.name``."""
         text = str(path)
         spark = self.session
@@ -137,7 +138,7 @@ class SparkEngine(SparkAggregates, Engine):
         suffix = file.suffix.lower()
         try:
             if suffix == ".csv":
-                frame = _read_csv(spark, text)
+                frame = _read_csv(spark, text, text_columns)
             elif suffix in (".parquet", ".pq") or file.is_dir():
                 frame = spark.read.parquet(text)
             else:
@@ -207,9 +208,10 @@ class SparkEngine(SparkAggregates, Engine):
         return build_spark_context(policy, frame, self, **options)
 
 
-def _read_csv(spark: Any, path: str) -> Any:
+def _read_csv(spark: Any, path: str, text_columns: Sequence[str] = ()) -> Any:
     """CSV with inferred numbers and booleans; dates and times stay text, as pandas reads them
-    (their UTC offsets matter to the consent checks, and Spark's parser would drop them)."""
+    (their UTC offsets matter to the consent checks, and Spark's parser would drop them), and
+    so do ``text_columns`` (ids: ``00123`` is not the number 123)."""
     from pyspark.sql.types import DateType, StringType, StructField, StructType, TimestampType
 
     reader = spark.read.option("header", True).option("nullValue", "")
@@ -221,8 +223,9 @@ def _read_csv(spark: Any, path: str) -> Any:
         temporal = (*temporal, TimestampNTZType)
     except ImportError:  # pyspark < 3.4
         pass
-    fields = [StructField(f.name, StringType() if isinstance(f.dataType, temporal) else f.dataType,
-                          True) for f in inferred.fields]
+    fields = [StructField(f.name, StringType() if isinstance(f.dataType, temporal)
+                          or f.name in text_columns else f.dataType, True)
+              for f in inferred.fields]
     return (spark.read.option("header", True).option("nullValue", "")
             .schema(StructType(fields)).csv(path))
 

@@ -93,12 +93,13 @@ def write_reports(result: AuditResult, out_dir: Path,
     return render_all(result, out_dir, list(formats))
 
 
-def _load_data(ref: Any, data: str | None, client: Any) -> tuple[Any, Any, str]:
+def _load_data(ref: Any, data: str | None, client: Any, policy: Any) -> tuple[Any, Any, str]:
     from cxaudit.integrations.mlflow_lineage import given_data_record, training_data
     from cxaudit.loaders.data import read_table
 
     if data:
-        frame = read_table(data, role="data")
+        frame = read_table(data, role="data",
+                           text_columns=[policy.data.id] if policy.data.id else [])
         return frame, given_data_record(data, frame), data
     return training_data(ref.run_id, model_uri=ref.pinned_uri, client=client)
 
@@ -153,7 +154,7 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
                               "or models:/NAME@ALIAS")
     policy = load_policy(policy_path)
     model = load_mlflow_model(ref.pinned_uri, tracking_uri=uri, ref=ref, trust=trust_model)
-    frame, data_record, data_path = _load_data(ref, data, client)
+    frame, data_record, data_path = _load_data(ref, data, client, policy)
     result = audit_loaded(policy, frame, engine=get_engine("local"), model=model, seed=seed,
                           records={"data": data_record})
     out = Path(out_dir)

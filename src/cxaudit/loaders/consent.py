@@ -231,10 +231,11 @@ def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFram
     Messages name the same lines either way.
     """
     path = Path(path)
-    chunks = iter_table(path, role="consent ledger", chunk_rows=CHUNK_ROWS)
+    chunks = iter_table(path, role="consent ledger", chunk_rows=CHUNK_ROWS,
+                        text_columns=ID_COLUMNS)
     if chunks is None:
-        return validate_ledger(read_table(path, role="consent ledger"), source=path.name,
-                               timezone=timezone)
+        return validate_ledger(read_table(path, role="consent ledger", text_columns=ID_COLUMNS),
+                               source=path.name, timezone=timezone)
     parts, first = [], 0
     for chunk in chunks:
         with rows_from(first):
@@ -242,6 +243,9 @@ def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFram
         first += len(chunk)
     return _combine(parts, path.name)
 
+
+#: Read as text from CSV: ``00123`` is a subject id, not the number 123.
+ID_COLUMNS = ("subject_id",)
 
 #: Records per chunk when a large ledger is validated a chunk at a time.
 CHUNK_ROWS = 1 << 20

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,10 +24,13 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def read_table(path: str | Path, *, role: str = "data") -> pd.DataFrame:
+def read_table(path: str | Path, *, role: str = "data",
+               text_columns: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV or Parquet file; raise :class:`DataError` on anything unusable.
 
     ``role`` names the input in messages ("data", "consent ledger", ...).
+    ``text_columns`` (e.g. the customer id) are read from CSV as text, never as
+    numbers: ``00123`` stays ``00123`` (absent columns are ignored).
     """
     path = Path(path)
     if not path.exists():
@@ -43,7 +46,7 @@ def read_table(path: str | Path, *, role: str = "data") -> pd.DataFrame:
         raise DataError(f"{role} file {path} has an unsupported extension {suffix or '(none)'!r}",
                         hint="use .csv or .parquet")
     if suffix == ".csv":
-        frame = _read_csv(path, role)
+        frame = _read_csv(path, role, text_columns)
     else:
         try:
             frame = pd.read_parquet(path)
@@ -62,16 +65,17 @@ def read_table(path: str | Path, *, role: str = "data") -> pd.DataFrame:
     return frame
 
 
-def _read_csv(path: Path, role: str) -> pd.DataFrame:
+def _read_csv(path: Path, role: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
     with _csv_errors(path, role):
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
 
 
 #: Files above this size are offered in chunks by :func:`iter_table` (CSV; Parquet by rows).
 CHUNK_MIN_BYTES = 256 << 20
 
 
-def iter_table(path: str | Path, *, role: str, chunk_rows: int) -> Iterator[pd.DataFrame] | None:
+def iter_table(path: str | Path, *, role: str, chunk_rows: int,
+               text_columns: Sequence[str] = ()) -> Iterator[pd.DataFrame] | None:
     """A large CSV/Parquet file as frames of ``chunk_rows`` rows, or None: read it whole
     with :func:`read_table` (small, or not readable as given, which read_table words).
 
@@ -85,7 +89,7 @@ def iter_table(path: str | Path, *, role: str, chunk_rows: int) -> Iterator[pd.D
     if suffix == ".csv":
         if path.stat().st_size <= CHUNK_MIN_BYTES:
             return None
-        return _csv_chunks(path, role, chunk_rows)
+        return _csv_chunks(path, role, chunk_rows, text_columns)
     if suffix not in (".parquet", ".pq"):
         return None
     import pyarrow as pa
@@ -101,8 +105,10 @@ def iter_table(path: str | Path, *, role: str, chunk_rows: int) -> Iterator[pd.D
             for batch in file.iter_batches(batch_size=chunk_rows))
 
 
-def _csv_chunks(path: Path, role: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    with _csv_errors(path, role), pd.read_csv(path, chunksize=chunk_rows) as reader:
+def _csv_chunks(path: Path, role: str, chunk_rows: int, text_columns: Sequence[str]
+                ) -> Iterator[pd.DataFrame]:
+    with _csv_errors(path, role), pd.read_csv(path, chunksize=chunk_rows,
+                                              dtype=dict.fromkeys(text_columns, str)) as reader:
         yield from reader
 
 
