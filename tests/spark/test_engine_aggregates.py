@@ -121,3 +121,19 @@ def test_row_values_ride_with_their_rows(engine, customers_file, raw, broadcast,
     counts = engine.count_by(frame, ["region", "flag"])
     assert _as_dict(counts, ["region", "flag"]) == _reference_counts(
         raw.assign(flag=flag), ["region", "flag"])
+
+
+@pytest.mark.parametrize("limit", [0, 3, 10**6])
+def test_distinct_where_counts_and_orders_like_pandas(engine, customers_file, raw, limit,
+                                                      small_batches):
+    """Distinct non-missing values on flagged rows, first ones in row order (the subjects a
+    consent finding counts and lists), computed where the engine keeps its rows."""
+    flag = np.arange(len(raw)) % 5 != 1
+    frame = engine.read_table(customers_file)
+    count, first = engine.distinct_where(frame, "gender", flag, limit)
+    reference = raw["gender"][flag].dropna().drop_duplicates()
+    assert count == len(reference)
+    assert first == reference.head(limit).tolist()
+    ids_count, ids_first = engine.distinct_where(frame, "customer_id", flag, 4)
+    assert ids_count == int(flag.sum())
+    assert ids_first == raw["customer_id"][flag].head(4).tolist()

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -81,12 +80,9 @@ class ConsentView:
     signal: np.ndarray
     event: EventTimes
     ledger: pd.DataFrame
-    load_subject_ids: Callable[[], pd.Series]
-
-    @cached_property
-    def subject_ids(self) -> pd.Series:
-        """Subject id of every row (collected on first use: only findings with rows need it)."""
-        return self.load_subject_ids()
+    subjects_where: Callable[[np.ndarray, int], tuple[int, list[Any]]]
+    """``(mask, limit)`` → distinct subjects on those rows and the first ``limit`` of them
+    (computed by the engine: on Spark, ids never come to the driver wholesale)."""
 
     def mask(self, *states: str) -> np.ndarray:
         """Boolean mask of rows in any of ``states``."""
@@ -253,8 +249,8 @@ def consent_view(ctx: Any, purpose: str | None = None, dataset: str = "data") ->
     record = np.where(local >= 0, selected[np.maximum(local, 0)], -1)
     signal = np.where(local >= 0, arrays["signal"][np.maximum(local, 0)], -1).astype(np.int8)
     view = ConsentView(rules=rules, state=state, record=record, signal=signal, event=event,
-                       ledger=ledger, load_subject_ids=lambda: _column_of(
-                           ctx, frame, id_column, dataset, "data.id"))
+                       ledger=ledger, subjects_where=lambda mask, limit:
+                       ctx.engine.distinct_where(frame, id_column, mask, limit))
     ctx.notes[key] = view
     return view
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 
@@ -135,6 +136,17 @@ class Engine(DataQualityAggregates, abc.ABC):
 
         ids = self.to_pandas(frame, [id_column])[id_column]
         return asof_positions(id_array(ids), times, ledger_ids, ledger_starts, ledger_rank)
+
+    def distinct_where(self, frame: Any, column: str, mask: Any, limit: int
+                       ) -> tuple[int, list[Any]]:
+        """Distinct non-missing values of ``column`` on the rows where ``mask`` holds.
+
+        Returns their number and the first ``limit`` of them in row order (the
+        subjects a finding counts and lists, hashed, as examples).
+        """
+        values = self.to_pandas(frame, [column])[column].reset_index(drop=True)
+        found = values[np.asarray(mask, dtype=bool)].dropna().drop_duplicates()
+        return len(found), found.head(limit).tolist()
 
     def read_table(self, path: str | Path, *, role: str = "data",
                    text_columns: Sequence[str] = ()) -> Any:

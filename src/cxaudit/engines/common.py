@@ -69,7 +69,7 @@ def canonical_counts(columns: Sequence[str], rows: Iterable[tuple[tuple[Any, ...
 _FRAME_METHODS = ("columns", "num_rows", "count_by", "null_counts", "to_pandas", "select",
                   "where_equal", "missing_counts", "duplicate_keys", "datetime_range", "quantiles",
                   "top_values", "binned_counts", "stratified_sample", "with_row_values",
-                  "asof_records")
+                  "asof_records", "distinct_where")
 
 
 def accept_pandas(cls: type) -> type:

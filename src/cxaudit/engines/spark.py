@@ -198,6 +198,13 @@ class SparkEngine(SparkAggregates, Engine):
         return spark_asof_records(self, frame, id_column, times, time_column, ledger_ids,
                                   ledger_starts, ledger_rank)
 
+    def distinct_where(self, frame: Any, column: str, mask: Any, limit: int
+                       ) -> tuple[int, list[Any]]:
+        """Counted and ordered by Spark: only ``limit`` values reach the driver."""
+        from cxaudit.engines.spark_consent import spark_distinct_where
+
+        return spark_distinct_where(self, frame, column, mask, limit)
+
     # -- context ---------------------------------------------------------------
     def build_context(self, policy: Any, frame: Any, **options: Any) -> Any:
         """Derive labels, decisions, scores and groups with Spark (see ``spark_context``)."""

@@ -100,3 +100,30 @@ def spark_asof_records(engine: Any, frame: Any, id_column: str, times: np.ndarra
     positions = table.column("pos").to_numpy().astype(np.int64)
     result[positions] = table.column("found").to_numpy().astype(np.int64)
     return result
+
+
+def spark_distinct_where(engine: Any, frame: Any, column: str, mask: Any, limit: int
+                         ) -> tuple[int, list[Any]]:
+    """:meth:`Engine.distinct_where` in Spark: the positions of the flagged rows are
+    joined to the frame, their ids grouped by Spark with each id's first position; only
+    the number of ids and the first ``limit`` of them come back to the driver."""
+    from pyspark.sql import functions as F
+
+    from cxaudit.engines.spark_aggregates import BROADCAST_ROWS
+
+    wanted = np.flatnonzero(np.asarray(mask, dtype=bool)).astype(np.int64)
+    if not len(wanted):
+        return 0, []
+    chosen = frame.sparkSession.createDataFrame(pa.table({"__cx_pos": pa.array(wanted)}))
+    if len(wanted) <= BROADCAST_ROWS:
+        chosen = F.broadcast(chosen)
+    ids = (engine.with_positions(frame).join(chosen, on="__cx_pos", how="inner")
+           .where(F.col(column).isNotNull())
+           .groupBy(column).agg(F.min("__cx_pos").alias("__cx_first"))).persist()
+    try:
+        count = ids.count()
+        first = ([r[0] for r in ids.orderBy("__cx_first").limit(int(limit)).select(column)
+                  .collect()] if limit > 0 else [])
+    finally:
+        ids.unpersist()
+    return count, first

@@ -129,14 +129,13 @@ def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: 
     for state, k in (breakdown or {}).items():
         metrics.append(Metric(name="affected_rows", group={"reason": state}, value=float(k), n=n))
     metrics.extend(extra_metrics or [])
-    # Subject ids are collected (on Spark, from the executors) only when rows are affected.
-    ids = view.subject_ids[affected].drop_duplicates() if count else None
+    subjects, examples = view.subjects_where(affected, params.examples) if count else (0, [])
     details: dict[str, Any] = {
         "purpose": view.rules.purpose,
         "event_time": view.event.source,
         "affected_rows": count,
-        "affected_subjects": 0 if ids is None else int(ids.notna().sum()),
-        "example_subjects": [] if ids is None else hash_ids(ids, limit=params.examples),
+        "affected_subjects": subjects,
+        "example_subjects": hash_ids(examples, limit=params.examples),
         **(extra_details or {}),
     }
     impact = ""
