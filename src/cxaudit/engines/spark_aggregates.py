@@ -261,18 +261,26 @@ class SparkAggregates:
         rows.index.name = None
         return rows[columns]
 
+    def join_by_position(self, frame: Any, table: Any, how: str = "left") -> Any:
+        """``frame`` with ``__cx_pos``, joined with a driver-side Arrow ``table`` that holds
+        ``__cx_pos`` (and any columns); up to :data:`BROADCAST_ROWS` rows are broadcast,
+        so the frame itself is never shuffled."""
+        from pyspark.sql import functions as F
+
+        right = frame.sparkSession.createDataFrame(table)
+        if table.num_rows <= BROADCAST_ROWS:
+            right = F.broadcast(right)
+        return self.with_positions(frame).join(right, on="__cx_pos", how=how)
+
     def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
         """``frame`` joined by row position with a column of driver-side ``values``."""
         import numpy as np
         import pyarrow as pa
-        from pyspark.sql import functions as F
 
         values = np.asarray(values)
-        right = frame.sparkSession.createDataFrame(pa.table({
-            "__cx_pos": pa.array(np.arange(len(values), dtype=np.int64)), name: pa.array(values)}))
-        if len(values) <= BROADCAST_ROWS:  # the frame itself is never shuffled
-            right = F.broadcast(right)
-        return self.with_positions(frame).join(right, on="__cx_pos", how="left").drop("__cx_pos")
+        table = pa.table({"__cx_pos": pa.array(np.arange(len(values), dtype=np.int64)),
+                          name: pa.array(values)})
+        return self.join_by_position(frame, table).drop("__cx_pos")
 
 
 __all__ = ["SparkAggregates"]

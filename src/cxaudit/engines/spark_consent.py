@@ -45,9 +45,8 @@ def _event_micros(engine: Any, frame: Any, times: np.ndarray, time_column: str |
         return engine.with_positions(frame), F.lit(value).cast("long")
     if isinstance(frame.schema[time_column].dataType, TimestampType):
         return engine.with_positions(frame), F.unix_micros(F.col(time_column))
-    shipped = frame.sparkSession.createDataFrame(pa.table({
+    positioned = engine.join_by_position(frame, pa.table({
         "__cx_pos": pa.array(np.arange(len(times), dtype=np.int64)), _TIME: pa.array(times)}))
-    positioned = engine.with_positions(frame).join(shipped, on="__cx_pos", how="left")
     return positioned, F.when(F.col(_TIME) != F.lit(int(MISSING)), F.col(_TIME))
 
 
@@ -109,15 +108,11 @@ def spark_distinct_where(engine: Any, frame: Any, column: str, mask: Any, limit:
     the number of ids and the first ``limit`` of them come back to the driver."""
     from pyspark.sql import functions as F
 
-    from cxaudit.engines.spark_aggregates import BROADCAST_ROWS
-
     wanted = np.flatnonzero(np.asarray(mask, dtype=bool)).astype(np.int64)
     if not len(wanted):
         return 0, []
-    chosen = frame.sparkSession.createDataFrame(pa.table({"__cx_pos": pa.array(wanted)}))
-    if len(wanted) <= BROADCAST_ROWS:
-        chosen = F.broadcast(chosen)
-    ids = (engine.with_positions(frame).join(chosen, on="__cx_pos", how="inner")
+    chosen = pa.table({"__cx_pos": pa.array(wanted)})
+    ids = (engine.join_by_position(frame, chosen, how="inner")
            .where(F.col(column).isNotNull())
            .groupBy(column).agg(F.min("__cx_pos").alias("__cx_first"))).persist()
     try:
