@@ -12,7 +12,8 @@ from typing import Any
 
 from cxaudit.result import AuditResult, CheckResult, Metric, Status
 
-SEVERITY_RANK = {Status.PASS: 0, Status.WARN: 1, Status.INSUFFICIENT_DATA: 1, Status.FAIL: 2,
+SEVERITY_RANK = {Status.NOT_APPLICABLE: 0, Status.PASS: 0, Status.WARN: 1,
+                 Status.INSUFFICIENT_DATA: 1, Status.INCONCLUSIVE: 1, Status.FAIL: 2,
                  Status.ERROR: 3}
 VERDICT_RANK = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
 

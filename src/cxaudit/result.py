@@ -10,11 +10,16 @@ from __future__ import annotations
 import json
 import math
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
-SCHEMA_VERSION = "1.0"
+#: 2.0 (from 1.0): check statuses gained ``inconclusive`` and ``not_applicable`` and a
+#: check carries ``on_inconclusive``; bias comparisons carry ``direction`` and a structured
+#: ``reference``, and infinite ratios are ``null`` with ``"infinite": true``. A consumer that
+#: matches statuses exhaustively (or validates them against an enum) would misread a 2.0
+#: audit, so this is a major bump. 1.0 audits still load (``report diff`` across versions).
+SCHEMA_VERSION = "2.0"
 
 
 class Status(str, Enum):
@@ -24,6 +29,14 @@ class Status(str, Enum):
     WARN = "warn"
     FAIL = "fail"
     INSUFFICIENT_DATA = "insufficient_data"
+    #: The check ran but the data cannot decide: nothing could be judged (every group too
+    #: small, one row, constant attributes, a single label class), or every gap outside the
+    #: threshold is not significant / has an interval across it. Blocks under severity
+    #: ``block`` unless the check says ``on_inconclusive: warn``.
+    INCONCLUSIVE = "inconclusive"
+    #: The check does not apply to this system (its reason in the summary); never blocks,
+    #: never warns.
+    NOT_APPLICABLE = "not_applicable"
     ERROR = "error"
 
 
@@ -93,12 +106,26 @@ class CheckResult(_Frozen):
     error: str | None = None
     #: Set when an approved, unexpired waiver accepts this finding (see cxaudit.evidence.waivers).
     waiver: dict[str, Any] | None = None
+    #: What an ``inconclusive`` outcome does under severity ``block``: ``block`` (default) or
+    #: ``warn``. Stored so the verdict is a function of ``audit.json`` alone.
+    on_inconclusive: Literal["block", "warn"] = "block"
 
     @property
     def blocks(self) -> bool:
-        """True when this result alone makes the verdict ``fail`` (a waived one never does)."""
-        return (self.severity is Severity.BLOCK and self.status is Status.FAIL
-                and self.waiver is None)
+        """True when this result alone makes the verdict ``fail`` (a waived one never does).
+
+        A blocking check fails, or could not decide (``inconclusive``) without
+        ``on_inconclusive: warn``.
+        """
+        if self.severity is not Severity.BLOCK or self.waiver is not None:
+            return False
+        return self.status is Status.FAIL or self.inconclusive_blocks
+
+    @property
+    def inconclusive_blocks(self) -> bool:
+        """True for an ``inconclusive`` blocking check that blocks (``on_inconclusive: block``)."""
+        return (self.status is Status.INCONCLUSIVE and self.severity is Severity.BLOCK
+                and self.on_inconclusive == "block" and self.waiver is None)
 
 
 class InputRecord(_Frozen):
@@ -148,27 +175,52 @@ def decide_verdict(checks: tuple[CheckResult, ...] | list[CheckResult]) -> tuple
     """Return the verdict and a one-sentence reason.
 
     The gate fails closed: a ``block`` check that errored makes the verdict
-    ``error`` (never a pass); a ``block`` check that failed makes it ``fail``;
-    warnings, ``warn``-severity failures and checks without enough data make
-    it ``warn`` — an audit that could not measure something never says ``pass``.
+    ``error`` (never a pass); a ``block`` check that failed, or that could not
+    decide (``inconclusive``, unless it says ``on_inconclusive: warn``), makes it
+    ``fail``; warnings, ``warn``-severity failures, inconclusive checks that
+    only warn and checks without enough data make it ``warn`` — an audit that
+    could not measure something never says ``pass``. ``not_applicable`` checks
+    never block and never warn.
     """
     blocking_errors = [c for c in checks if c.status is Status.ERROR and c.severity is Severity.BLOCK]
     if blocking_errors:
         ids = ", ".join(c.id for c in blocking_errors)
         return Verdict.ERROR, f"could not complete blocking check(s) {ids}; the gate fails closed"
-    blocking = [c for c in checks if c.blocks]
-    if blocking:
-        ids = ", ".join(c.id for c in blocking)
-        return Verdict.FAIL, f"blocking check(s) failed: {ids}"
+    failed = [c.id for c in checks if c.blocks and c.status is Status.FAIL]
+    undecided = [c.id for c in checks if c.inconclusive_blocks]
+    if failed or undecided:
+        parts = []
+        if failed:
+            parts.append(f"blocking check(s) failed: {', '.join(failed)}")
+        if undecided:
+            parts.append(f"blocking check(s) inconclusive: {', '.join(undecided)} (the data could "
+                         "not decide them, and an inconclusive blocking check blocks unless it "
+                         "sets on_inconclusive: warn)")
+        return Verdict.FAIL, "; ".join(parts)
     soft = [
         c
         for c in checks
         if c.severity is not Severity.INFO
-        and c.status in (Status.FAIL, Status.WARN, Status.ERROR, Status.INSUFFICIENT_DATA)
+        and c.status in (Status.FAIL, Status.WARN, Status.ERROR, Status.INSUFFICIENT_DATA,
+                         Status.INCONCLUSIVE)
     ]
     if soft:
-        ids = ", ".join(c.id + (" (waived)" if c.waiver else "") for c in soft)
+        ids = ", ".join(c.id + (" (waived)" if c.waiver else "")
+                        + (" (inconclusive)" if c.status is Status.INCONCLUSIVE else "")
+                        for c in soft)
         return Verdict.WARN, f"no blocking failures; needs attention: {ids}"
     if not checks:
         return Verdict.WARN, "the policy declares no checks"
-    return Verdict.PASS, "every check passed"
+    applicable = [c for c in checks if c.status is not Status.NOT_APPLICABLE]
+    if not applicable:
+        return Verdict.WARN, "no declared check applies to this system"
+    skipped = len(checks) - len(applicable)
+    return Verdict.PASS, "every check passed" + (f" ({skipped} not applicable)" if skipped else "")
+
+
+def audit_json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``audit.json`` (shipped as ``schemas/audit.schema.json``)."""
+    schema = AuditResult.model_json_schema(mode="serialization")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"https://cxaudit.dev/schemas/audit-{SCHEMA_VERSION}.json",
+            "title": "cxaudit audit result (audit.json)", **schema}

@@ -71,7 +71,7 @@ def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
     registry = load_registry()
     cls = registry.get(params.type)
     base = {"id": params.id, "type": params.type, "severity": params.severity,
-            "description": params.description}
+            "description": params.description, "on_inconclusive": params.on_inconclusive}
     rule = params.rule or (cls.rule if cls else None)
     if cls is None:
         return CheckResult(**base, status=Status.ERROR, rule=rule,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -81,6 +81,11 @@ class CheckParams(BaseModel):
     description: str | None = Field(default=None, description="Why this check is in the policy.")
     rule: str | None = Field(
         default=None, description="The rule or law this check stands for (overrides the default)."
+    )
+    on_inconclusive: Literal["block", "warn"] = Field(
+        default="block",
+        description="What an inconclusive outcome (the data could not decide) does under "
+        "severity block: block (default; the gate fails closed) or warn.",
     )
 
 

@@ -12,7 +12,7 @@ from cxaudit.errors import EXIT_BLOCKED, EXIT_INTERNAL, EXIT_PASS
 from cxaudit.result import AuditResult, Verdict
 
 COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta",
-           "insufficient_data": "blue"}
+           "insufficient_data": "blue", "inconclusive": "yellow", "not_applicable": "white"}
 
 
 def exit_code(result: AuditResult, *, strict: bool) -> int:

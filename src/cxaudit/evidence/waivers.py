@@ -32,8 +32,8 @@ APPLIED, NOT_NEEDED, EXPIRED, UNAPPROVED, UNAUTHORISED, UNMATCHED, NOT_COVERED, 
     "applied", "not_needed", "expired", "unapproved", "unauthorised", "unmatched",
     "not_covered", "not_applicable")
 IGNORED = frozenset({EXPIRED, UNAPPROVED, UNAUTHORISED, UNMATCHED, NOT_COVERED, ERRORED})
-_WAIVABLE = (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA)
-_OPEN = (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA, Status.ERROR)
+_WAIVABLE = (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA, Status.INCONCLUSIVE)
+_OPEN = (Status.FAIL, Status.WARN, Status.INSUFFICIENT_DATA, Status.INCONCLUSIVE, Status.ERROR)
 
 
 def _note(waiver: Waiver, status: str, message: str) -> dict[str, Any]:

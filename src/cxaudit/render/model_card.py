@@ -24,7 +24,7 @@ def model_card(result: AuditResult) -> dict[str, Any]:
     factors = sorted({attr for c in bias for m in c.metrics for attr in m.group})
     limits = []
     for check in result.checks:
-        if check.status is Status.INSUFFICIENT_DATA:
+        if check.status in (Status.INSUFFICIENT_DATA, Status.INCONCLUSIVE):
             limits.append(f"{check.id}: {check.summary}")
         elif check.status is Status.ERROR:
             limits.append(f"{check.id} could not run: {check.summary}")

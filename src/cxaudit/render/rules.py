@@ -19,7 +19,8 @@ NOT_LEGAL_ADVICE = ("cxaudit tests what the data, the model and the policy show 
 
 #: Worst first: the outcome of a rule is the worst outcome among its checks.
 _ORDER = {Status.ERROR.value: 0, Status.FAIL.value: 1, Status.WARN.value: 2,
-          Status.INSUFFICIENT_DATA.value: 3, Status.PASS.value: 4}
+          Status.INCONCLUSIVE.value: 3, Status.INSUFFICIENT_DATA.value: 4,
+          Status.PASS.value: 5, Status.NOT_APPLICABLE.value: 6}
 _BY_RULE = re.compile(r"set by the rule", re.IGNORECASE)
 _BY_DEFAULT = re.compile(r"cxaudit default", re.IGNORECASE)
 

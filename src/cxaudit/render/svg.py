@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700",
-           "insufficient_data": "#8c959f", "error": "#8250df", "": "#57606a"}
+           "insufficient_data": "#8c959f", "inconclusive": "#bc4c00",
+           "not_applicable": "#afb8c1", "error": "#8250df", "": "#57606a"}
 ROW = 22
 LABEL_WIDTH = 230
 PLOT_WIDTH = 380

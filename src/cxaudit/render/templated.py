@@ -14,7 +14,8 @@ from cxaudit.render.rules import NOT_LEGAL_ADVICE, rules_covered
 from cxaudit.result import AuditResult, CheckResult, Metric
 
 TEMPLATE_FILES = {"md": "audit.md.j2", "html": "audit.html.j2"}
-STATUS_ORDER = {"error": 0, "fail": 1, "insufficient_data": 2, "warn": 3, "pass": 4}
+STATUS_ORDER = {"error": 0, "fail": 1, "inconclusive": 2, "insufficient_data": 3, "warn": 4,
+                "pass": 5, "not_applicable": 6}
 MAX_ROWS = 60
 MAX_BARS = 40
 
