@@ -12,7 +12,14 @@ import math
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    model_serializer,
+    model_validator,
+)
 
 #: 2.0 (from 1.0): check statuses gained ``inconclusive`` and ``not_applicable`` and a
 #: check carries ``on_inconclusive``; bias comparisons carry ``direction`` and a structured
@@ -70,24 +77,57 @@ def _finite_or_none(value: float | None) -> float | None:
 
 
 class Metric(_Frozen):
-    """One number a check measured, for one group (empty group: overall)."""
+    """One number a check measured, for one group (empty group: overall).
+
+    ``direction`` says which way is better for the group (``higher`` or
+    ``lower``; null when the number has no direction, e.g. a count). An infinite
+    value (a ratio over a zero rate) is written as ``"value": null`` with
+    ``"infinite": true``, never as a bare ``Infinity``; an interval's unbounded
+    upper end is written as null.
+    """
 
     name: str
     group: dict[str, str] = Field(default_factory=dict)
     value: float | None
     n: int | None = None
-    ci: tuple[float, float] | None = None
+    #: In Python never None inside (an unbounded end is +inf); JSON writes that end as null.
+    ci: tuple[float | None, float | None] | None = None
     threshold: dict[str, float] | None = None
     p_value: float | None = None
     status: Status | None = None
     note: str | None = None
+    direction: Literal["higher", "lower"] | None = None
+    #: True when ``value`` is +infinity (serialised only when true).
+    infinite: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infinite_marker(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            ci = data.get("ci")
+            if isinstance(ci, (list, tuple)) and len(ci) == 2 and None in ci:
+                # JSON writes an unbounded (+inf) end as null; nothing else is null there.
+                data = {**data, "ci": tuple(math.inf if b is None else b for b in ci)}
+            value = data.get("value")
+            if data.get("infinite") and value is None:
+                data = {**data, "value": math.inf}
+            elif isinstance(value, (int, float)) and math.isinf(value) and value > 0:
+                data = {**data, "infinite": True}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _drop_false_marker(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and not self.infinite:
+            data.pop("infinite", None)
+        return data
 
     @field_serializer("value", "p_value")
     def _ser_float(self, value: float | None) -> float | None:
         return _finite_or_none(value)
 
     @field_serializer("ci")
-    def _ser_ci(self, ci: tuple[float, float] | None) -> list[float | None] | None:
+    def _ser_ci(self, ci: tuple[float | None, float | None] | None) -> list[float | None] | None:
         return None if ci is None else [_finite_or_none(ci[0]), _finite_or_none(ci[1])]
 
 
@@ -220,7 +260,7 @@ def decide_verdict(checks: tuple[CheckResult, ...] | list[CheckResult]) -> tuple
 
 def audit_json_schema() -> dict[str, Any]:
     """The JSON Schema of ``audit.json`` (shipped as ``schemas/audit.schema.json``)."""
-    schema = AuditResult.model_json_schema(mode="serialization")
+    schema = AuditResult.model_json_schema(mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"https://cxaudit.dev/schemas/audit-{SCHEMA_VERSION}.json",
             "title": "cxaudit audit result (audit.json)", **schema}

@@ -45,7 +45,7 @@ def _gap_frame():
 
 
 @pytest.mark.parametrize(("block_on", "status"), [("point_estimate", Status.FAIL),
-                                                  ("significant", Status.WARN)])
+                                                  ("significant", Status.INCONCLUSIVE)])
 def test_block_on_distinguishes_significant_from_point_estimate(tmp_path, block_on, status):
     checks = [{"id": "sr", "type": "bias.selection_rate", "block_on": block_on, "n_boot": 0}]
     result = audit_frame(tmp_path, _gap_frame(), checks, protected=["g"]).checks[0]
@@ -54,7 +54,7 @@ def test_block_on_distinguishes_significant_from_point_estimate(tmp_path, block_
     assert b.p_value == pytest.approx(stats.chi2_contingency([[10, 30], [7, 33]],
                                                              correction=False).pvalue)
     assert b.status is status and result.status is status
-    assert ("not statistically significant" in result.summary) == (status is Status.WARN)
+    assert ("not statistically significant" in result.summary) == (status is Status.INCONCLUSIVE)
 
 
 def test_significant_gap_fails_under_block_on_significant(tmp_path):

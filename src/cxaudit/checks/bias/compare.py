@@ -54,43 +54,41 @@ def _comparison_array(value: Any, reference: Any, *, compare: str,
     return np.where(np.isnan(value) | np.isnan(reference), np.nan, out)
 
 
-def _named_reference(params: GroupComparisonParams, attributes: list[str]) -> tuple[str, ...] | None:
+def named_mapping(params: GroupComparisonParams, attributes: list[str],
+                  keys: list[tuple[str, ...]]) -> dict[str, str]:
+    """The attributes of this set that the named reference names, with their values.
+
+    A mapping names its attributes (those in this set); a bare value names every
+    attribute of the set that has a group with that value. Empty: no named
+    reference here (the set is compared with its best-off group).
+    """
     ref = params.reference
     if ref in (None, "best", "overall"):
-        return None
+        return {}
     if isinstance(ref, dict):
-        return tuple(str(ref[a]) for a in attributes) if set(ref) == set(attributes) else None
-    return (str(ref),) if len(attributes) == 1 else None
+        return {a: str(ref[a]) for a in attributes if a in ref}
+    value = str(ref)
+    return {a: value for j, a in enumerate(attributes) if any(k[j] == value for k in keys)}
 
 
 @dataclass
 class Reference:
-    """What one attribute set's groups are compared against."""
+    """What one group is compared against: a group (or cell) of the same set, or everyone.
+
+    ``kind`` is ``best`` (the best-off group), ``named`` (the cell the named
+    reference gives for this group) or ``overall``; ``index`` is the reference
+    group's position in the set (None for overall or when it has a ``problem``).
+    """
 
     kind: str  # best | overall | named
     index: int | None
     label: str
+    group: dict[str, str] | None = None
     problem: str | None = None
 
 
-def pick_reference(gv: GroupValues, eligible: np.ndarray, params: GroupComparisonParams,
-                   higher_is_better: bool) -> Reference:
-    """Choose the reference group (direction-aware best, overall, or a named group).
-
-    A named reference applies to the attribute sets it names (a bare value: the
-    single attributes that have it; a mapping: the set with exactly those
-    attributes); other sets are compared with their best-off group.
-    """
-    if params.reference == "overall":
-        return Reference("overall", None, "overall")
-    named = _named_reference(params, gv.attributes)
-    if named is not None and named in gv.keys:
-        index = gv.keys.index(named)
-        label = group_label(gv.attributes, named)
-        if not eligible[index]:
-            return Reference("named", None, label, problem=f"reference group {label} has "
-                             "insufficient data")
-        return Reference("named", index, label)
+def _best(gv: GroupValues, eligible: np.ndarray, higher_is_better: bool) -> Reference:
+    """The best-off group: among groups with enough data and a defined value, never unknown."""
     candidates = [i for i in range(len(gv.keys))
                   if eligible[i] and UNKNOWN_GROUP not in gv.keys[i]]
     if not candidates:
@@ -99,17 +97,74 @@ def pick_reference(gv: GroupValues, eligible: np.ndarray, params: GroupCompariso
     values = gv.value[candidates]
     pick = int(np.argmax(values) if higher_is_better else np.argmin(values))
     index = candidates[pick]
-    return Reference("best", index, group_label(gv.attributes, gv.keys[index]))
+    key = gv.keys[index]
+    return Reference("best", index, group_label(gv.attributes, key),
+                     dict(zip(gv.attributes, key, strict=True)))
+
+
+def pick_references(gv: GroupValues, eligible: np.ndarray, params: GroupComparisonParams,
+                    higher_is_better: bool) -> tuple[list[Reference], str, bool]:
+    """Each group's reference, a description of the set's reference, and whether a
+    named reference applied to this set.
+
+    Named references carry into intersections cell by cell: a group is compared
+    with the cell that has the named value in each attribute the reference names
+    and the group's own values in the others (race=African-American × sex=Female
+    against race=Caucasian × sex=Female). A reference cell that is missing or
+    under ``min_group_size`` makes the comparison ``insufficient_data`` — never a
+    silent fallback to another group.
+    """
+    n = len(gv.keys)
+    if params.reference == "overall":
+        ref = Reference("overall", None, "overall")
+        return [ref] * n, "overall", False
+    mapping = named_mapping(params, gv.attributes, gv.keys)
+    if not mapping:
+        ref = _best(gv, eligible, higher_is_better)
+        return [ref] * n, ref.label, False
+    index = {k: i for i, k in enumerate(gv.keys)}
+    refs = []
+    for key in gv.keys:
+        cell = tuple(mapping.get(a, key[j]) for j, a in enumerate(gv.attributes))
+        label = group_label(gv.attributes, cell)
+        group = dict(zip(gv.attributes, cell, strict=True))
+        at = index.get(cell)
+        if at is None:
+            refs.append(Reference("named", None, label, group,
+                                  problem=f"reference cell {label} has no rows"))
+        elif not eligible[at]:
+            why = (f"fewer than {params.min_group_size} rows" if gv.n[at] < params.min_group_size
+                   else "the metric is undefined for it")
+            refs.append(Reference("named", None, label, group,
+                                  problem=f"reference cell {label} has insufficient data ({why})"))
+        else:
+            refs.append(Reference("named", at, label, group))
+    named = ", ".join(f"{a}={v}" for a, v in mapping.items())
+    others = [a for a in gv.attributes if a not in mapping]
+    description = named + (f" × the group's own {', '.join(others)}" if others else "")
+    return refs, description, True
+
+
+def _interval(replicates: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval that keeps +inf replicates (infinite ratios) in the ordering."""
+    big = np.finfo(float).max
+    reps = np.where(np.isposinf(replicates), big, replicates)
+    low, high = percentile_interval(reps, confidence)
+    return np.where(low >= big, np.inf, low), np.where(high >= big, np.inf, high)
 
 
 def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_better: bool,
-                metric: str) -> tuple[list[dict[str, Any]], Reference]:
-    """One row per group: value and interval, comparison with interval, raw p, MDE."""
+                metric: str) -> tuple[list[dict[str, Any]], str, bool]:
+    """One row per group: value and interval, reference, comparison with interval, raw p, MDE.
+
+    Returns the rows, a description of the set's reference and whether a named
+    reference applied to the set.
+    """
     share = gv.n / max(gv.overall_n, 1)
     excluded = (share < params.exclude_under) if params.exclude_under else np.zeros(len(gv.keys), bool)
     defined = np.isfinite(gv.value) & ((gv.trials > 0) if gv.is_proportion else True)
     eligible = (gv.n >= params.min_group_size) & defined & ~excluded
-    ref = pick_reference(gv, eligible, params, higher_is_better)
+    refs, description, named = pick_references(gv, eligible, params, higher_is_better)
     conf = params.confidence
     if params.ci_method == "wilson" and gv.is_proportion:
         v_low, v_high = wilson_interval(gv.successes, gv.trials, conf)
@@ -118,29 +173,19 @@ def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_bet
         v_low, v_high = percentile_interval(gv.replicates, conf)
     else:
         v_low = v_high = np.full(len(gv.keys), np.nan)
-    if ref.kind == "overall":
-        ref_value, ref_reps = gv.overall, gv.overall_replicates
-    elif ref.index is not None:
-        ref_value = gv.value[ref.index]
-        ref_reps = gv.replicates[:, ref.index] if gv.replicates is not None else None
-    else:
-        ref_value, ref_reps = float("nan"), None
-    boot = None
-    if gv.replicates is not None and ref_reps is not None:
-        comparisons = comparison_value(gv.replicates, ref_reps[:, None], compare=params.compare,
-                                       higher_is_better=higher_is_better)
-        c_low, c_high = percentile_interval(comparisons, conf)
-        boot = (c_low, c_high, gv.replicates - ref_reps[:, None])
+    direction = "higher" if higher_is_better else "lower"
     rows = []
     for i, key in enumerate(gv.keys):
+        ref = refs[i]
         row: dict[str, Any] = {
             "metric": metric, "attributes": list(gv.attributes),
             "group": dict(zip(gv.attributes, key, strict=True)),
             "label": group_label(gv.attributes, key), "n": int(gv.n[i]),
             "share": float(share[i]), "value": _f(gv.value[i]),
-            "value_ci": _ci(v_low[i], v_high[i]), "reference": ref.label,
-            "comparison": None, "comparison_ci": None, "p_raw": None, "test": None,
-            "mde": None, "state": "compared"}
+            "value_ci": _ci(v_low[i], v_high[i]), "direction": direction,
+            "reference": ref.label, "reference_group": ref.group, "reference_kind": ref.kind,
+            "reference_value": None, "comparison": None, "comparison_ci": None, "p_raw": None,
+            "test": None, "mde": None, "state": "compared"}
         if gv.is_proportion:
             row["successes"], row["trials"] = int(gv.successes[i]), int(gv.trials[i])
         if excluded[i]:
@@ -155,21 +200,43 @@ def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_bet
         elif ref.kind != "overall" and i == ref.index:
             row["state"] = "reference"
             row["comparison"] = 1.0 if params.compare == "ratio" else 0.0
+            row["reference_value"] = row["value"]
         if row["state"] == "compared":
-            _fill_comparison(row, gv, i, ref, ref_value, boot, params, higher_is_better)
+            _fill_comparison(row, gv, i, ref, params, higher_is_better)
         rows.append(row)
-    return rows, ref
+    return rows, description, named
+
+
+def _set_number(row: dict[str, Any], key: str, value: float) -> None:
+    """Store a comparison: finite as is, +inf as null with ``<key>_infinite: true``."""
+    value = float(value)
+    if math.isinf(value) and value > 0:
+        row[key], row[f"{key}_infinite"] = None, True
+    else:
+        row[key] = _f(value)
 
 
 def _fill_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Reference,
-                     ref_value: float, boot: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
                      params: GroupComparisonParams, higher_is_better: bool) -> None:
-    row["comparison"] = _f(comparison_value(gv.value[i], ref_value, compare=params.compare,
-                                            higher_is_better=higher_is_better))
+    if ref.kind == "overall":
+        ref_value, ref_reps = gv.overall, gv.overall_replicates
+    else:
+        ref_value = gv.value[ref.index]
+        ref_reps = gv.replicates[:, ref.index] if gv.replicates is not None else None
+    row["reference_value"] = _f(ref_value)
+    _set_number(row, "comparison", comparison_value(gv.value[i], ref_value, compare=params.compare,
+                                                    higher_is_better=higher_is_better))
     diffs = None
-    if boot is not None:
-        row["comparison_ci"] = _ci(boot[0][i], boot[1][i])
-        diffs = boot[2][:, i]
+    if gv.replicates is not None and ref_reps is not None:
+        reps = comparison_value(gv.replicates[:, i], ref_reps, compare=params.compare,
+                                higher_is_better=higher_is_better)
+        low, high = _interval(reps[:, None], params.confidence)
+        low, high = float(low[0]), float(high[0])
+        if not (math.isnan(low) or math.isnan(high)):
+            row["comparison_ci"] = [_f(low), _f(high)]  # +inf bounds: null, marked below
+            if math.isinf(high):
+                row["comparison_ci_infinite"] = [math.isinf(low), True]
+        diffs = gv.replicates[:, i] - ref_reps
         diffs = diffs[np.isfinite(diffs)]
     if gv.is_proportion:
         x, t = int(gv.successes[i]), int(gv.trials[i])
@@ -189,6 +256,13 @@ def _fill_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Referenc
     else:
         p, test = float("nan"), "none"
     row["p_raw"], row["test"] = _f(p), test
+
+
+def comparison_number(row: dict[str, Any], key: str = "comparison") -> float | None:
+    """A stored comparison back as a number (+inf for the infinite marker)."""
+    if row.get(f"{key}_infinite"):
+        return math.inf
+    return row.get(key)
 
 
 def _f(value: Any) -> float | None:

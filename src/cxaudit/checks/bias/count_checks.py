@@ -95,15 +95,29 @@ _RULES = {
 }
 
 
+_DIRECTION_DOC = {
+    "higher": "Higher is better for the group (it measures decision quality), so the "
+              "best-off group is the one with the highest value.",
+    "lower": "Lower is better for the group (it counts errors), so the best-off group is "
+             "the one with the lowest value.",
+    "intervention": "It is a rate of positive decisions, so its direction follows "
+                    "``system.intervention``: assistive, higher is better (the group that "
+                    "receives the benefit most often is best-off); punitive, lower is better.",
+    "intervention_complement": "It is a rate of negative decisions, so its direction follows "
+                               "``system.intervention``: assistive, lower is better (the group "
+                               "denied the benefit least often is best-off); punitive, higher "
+                               "is better (the group spared most often is best-off).",
+}
+
+
 def _make(metric: CountMetric) -> type[CountMetricCheck]:
     name = "".join(part.title() for part in metric.name.split("_"))
     doc = f"""{metric.title}: the {metric.plain} is similar across groups.
 
     ``bias.{metric.name}`` compares each group's {metric.name.replace('_', ' ')}
-    ({metric.plain}); {'higher' if metric.direction == 'higher' else 'lower'} is
-    better for the group, so the best-off group is the one with the
-    {'highest' if metric.direction == 'higher' else 'lowest'} value. It needs
-    observed outcomes (``data.label``) and decisions.
+    ({metric.plain}). {_DIRECTION_DOC[metric.direction]} It needs
+    observed outcomes (``data.label``) and decisions; ``higher_is_better``
+    overrides the direction. See docs/judgment.md for every metric's direction.
     {_COMMON_DOC}
     Example::
 

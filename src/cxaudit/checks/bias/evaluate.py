@@ -77,12 +77,25 @@ def evaluate(value_sets: list[GroupValues], params: GroupComparisonParams, *, me
     rows: list[dict[str, Any]] = []
     references = {}
     named_used = False
+    if isinstance(params.reference, dict):
+        attributes = {a for gv in value_sets for a in gv.attributes}
+        unknown = [a for a in params.reference if a not in attributes]
+        if unknown:
+            return CheckOutcome(
+                status=Status.ERROR,
+                summary=f"The check could not run: the reference names attribute(s) "
+                        f"{', '.join(unknown)}, which this check does not audit "
+                        f"({', '.join(sorted(attributes))}).",
+                details={"hint": "name protected attributes (data.protected) in `reference`"})
     for gv in value_sets:
-        set_rows, ref = compare_set(gv, params, higher_is_better=higher_is_better, metric=metric)
+        set_rows, description, named = compare_set(gv, params, higher_is_better=higher_is_better,
+                                                   metric=metric)
         rows.extend(set_rows)
-        references[" × ".join(gv.attributes)] = ref.label
-        named_used = named_used or ref.kind == "named"
-    if params.reference not in (None, "best", "overall") and not named_used:
+        references[" × ".join(gv.attributes)] = description
+        named_used = named_used or (named and any(r["group"] == r["reference_group"]
+                                                   for r in set_rows))
+    if params.reference not in (None, "best", "overall") and not named_used and any(
+            gv.keys for gv in value_sets):
         groups = "; ".join(group_label(gv.attributes, k) for gv in value_sets for k in gv.keys)
         return CheckOutcome(
             status=Status.ERROR,
@@ -93,7 +106,8 @@ def evaluate(value_sets: list[GroupValues], params: GroupComparisonParams, *, me
     tested = adjust_p_values(rows)
     details: dict[str, Any] = {
         "metric": metric, "what": what, "higher_is_better": higher_is_better,
-        "direction": direction_reason, "references": references,
+        "direction": direction_reason, "direction_rule": "higher" if higher_is_better else "lower",
+        "references": references,
         "n_boot": params.n_boot, "ci_method": params.ci_method, "confidence": params.confidence,
         "p_value_adjustment": f"Benjamini-Hochberg across the {tested} comparison(s) of this check",
         "mde": f"smallest absolute gap detectable at 80% power, alpha {params.alpha:g}",
@@ -104,10 +118,11 @@ def evaluate(value_sets: list[GroupValues], params: GroupComparisonParams, *, me
     if metric in IMPACT_TABLE_METRICS:
         details["impact_tables"] = [impact_table(gv, exclude_under=params.exclude_under)
                                     for gv in value_sets if gv.is_proportion]
-    overall = [overall_metric(metric, value_sets[0], params)] if value_sets else []
+    overall = ([overall_metric(metric, value_sets[0], params).model_copy(
+        update={"direction": "higher" if higher_is_better else "lower"})] if value_sets else [])
     return outcome(rows, title=title, what=what, threshold=params.effective_threshold(),
                    compare=params.compare, block_on=params.block_on, alpha=params.alpha,
-                   overall=overall, details=details)
+                   overall=overall, details=details, decide_on=params.decide_on)
 
 
 def run_metric(ctx: AuditContext, params: GroupComparisonParams, *, metric: str, title: str,

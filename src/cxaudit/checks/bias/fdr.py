@@ -53,7 +53,7 @@ def adjust_audit_p_values(checks: Sequence[CheckResult]) -> tuple[CheckResult, .
                          what=details.get("what", details.get("metric", check.type)),
                          threshold=Threshold(**details["threshold"]), compare=details["compare"],
                          block_on=details["block_on"], alpha=details["alpha"], overall=overall,
-                         details=details)
+                         details=details, decide_on=details.get("decide_on", "significance"))
         prefix = details.get("summary_prefix")
         summary = f"{prefix} {judged.summary}" if prefix else judged.summary
         out[i] = check.model_copy(update={"status": judged.status, "summary": summary,

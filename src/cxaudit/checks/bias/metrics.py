@@ -15,9 +15,14 @@ import numpy as np
 TN, FP, FN, TP = 0, 1, 2, 3
 ALL = (TN, FP, FN, TP)
 
-#: ``higher``/``lower``: fixed direction; ``intervention``: higher is better
-#: when a positive decision helps the customer (assistive), lower when punitive.
-Direction = Literal["higher", "lower", "intervention"]
+#: ``higher``/``lower``: fixed direction (metrics of decision *quality*: precision,
+#: NPV, accuracy, AUC are higher-is-better; FDR, FOR, error rate, calibration error
+#: lower-is-better). ``intervention``: a rate of *positive* decisions (selection
+#: rate, TPR, FPR; mean score): higher is better when a positive decision helps the
+#: customer (assistive), lower when it harms them (punitive). ``intervention_complement``:
+#: a rate of *negative* decisions (FNR = 1 - TPR, TNR = 1 - FPR): the reverse.
+#: The best-off group is always the one the decisions favour.
+Direction = Literal["higher", "lower", "intervention", "intervention_complement"]
 
 
 @dataclass(frozen=True)
@@ -48,13 +53,13 @@ def _m(name: str, num: tuple[int, ...], den: tuple[int, ...], direction: Directi
 COUNT_METRICS: dict[str, CountMetric] = {m.name: m for m in (
     _m("selection_rate", (FP, TP), ALL, "intervention", "Selection rate parity",
        "share of customers who receive the positive decision", needs_label=False),
-    _m("true_positive_rate", (TP,), (FN, TP), "higher", "True positive rate parity",
+    _m("true_positive_rate", (TP,), (FN, TP), "intervention", "True positive rate parity",
        "share of customers with a positive outcome whom the model selects"),
-    _m("false_positive_rate", (FP,), (TN, FP), "lower", "False positive rate parity",
+    _m("false_positive_rate", (FP,), (TN, FP), "intervention", "False positive rate parity",
        "share of customers with a negative outcome whom the model wrongly selects"),
-    _m("false_negative_rate", (FN,), (FN, TP), "lower", "False negative rate parity",
+    _m("false_negative_rate", (FN,), (FN, TP), "intervention_complement", "False negative rate parity",
        "share of customers with a positive outcome whom the model misses"),
-    _m("true_negative_rate", (TN,), (TN, FP), "higher", "True negative rate parity",
+    _m("true_negative_rate", (TN,), (TN, FP), "intervention_complement", "True negative rate parity",
        "share of customers with a negative outcome whom the model correctly leaves out"),
     _m("precision", (TP,), (FP, TP), "higher", "Precision (positive predictive value) parity",
        "share of selected customers whose outcome is positive"),
@@ -72,14 +77,46 @@ COUNT_METRICS: dict[str, CountMetric] = {m.name: m for m in (
 )}
 
 
+#: Directions of the metrics that are not confusion-count ratios (the checks read them here).
+OTHER_DIRECTIONS: dict[str, Direction] = {
+    "favourable_rate": "higher",  # selection rate (assistive) / not-flagged rate (punitive)
+    "auc": "higher", "calibration_error": "lower", "mean_score": "intervention",
+    "scoring_rate": "intervention", "mean_outcome": "intervention",
+    "median_outcome": "intervention", "exposure": "higher",
+}
+
+
 def higher_is_better(direction: Direction, intervention: str, override: bool | None) -> tuple[bool, str]:
     """Resolve a metric's direction and say why (for the report)."""
     if override is not None:
         return override, "set by the policy (higher_is_better)"
     if direction == "higher":
-        return True, "a higher value is better for the group"
+        return True, "a higher value is better for the group (the metric measures decision quality)"
     if direction == "lower":
         return False, "a lower value is better for the group (the metric counts harm or errors)"
-    if intervention == "punitive":
-        return False, "system.intervention is punitive: a positive decision harms the customer"
-    return True, "system.intervention is assistive: a positive decision benefits the customer"
+    punitive = intervention == "punitive"
+    if direction == "intervention":
+        if punitive:
+            return False, ("a rate of positive decisions, and system.intervention is punitive: "
+                           "a positive decision harms the customer, so the group that receives "
+                           "fewest is best-off")
+        return True, ("a rate of positive decisions, and system.intervention is assistive: a "
+                      "positive decision benefits the customer, so the group that receives most "
+                      "is best-off")
+    if punitive:
+        return True, ("a rate of negative decisions, and system.intervention is punitive: a "
+                      "negative decision spares the customer, so the group that receives most "
+                      "is best-off")
+    return False, ("a rate of negative decisions, and system.intervention is assistive: a "
+                   "negative decision withholds the benefit, so the group that receives fewest "
+                   "is best-off")
+
+
+def direction_table() -> dict[str, dict[str, str]]:
+    """``{metric: {assistive: higher|lower, punitive: higher|lower}}`` for the docs' table."""
+    out = {}
+    for name, direction in [*((m.name, m.direction) for m in COUNT_METRICS.values()),
+                            *OTHER_DIRECTIONS.items()]:
+        out[name] = {i: "higher" if higher_is_better(direction, i, None)[0] else "lower"
+                     for i in ("assistive", "punitive")}
+    return out

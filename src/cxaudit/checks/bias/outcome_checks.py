@@ -9,7 +9,7 @@ import numpy as np
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.bias.cells import coarsen, value_cells
 from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
-from cxaudit.checks.bias.metrics import higher_is_better
+from cxaudit.checks.bias.metrics import OTHER_DIRECTIONS, higher_is_better
 from cxaudit.checks.bias.params import ExposureParams, OutcomeParams
 from cxaudit.checks.bias.values import GroupValues, binary_values
 from cxaudit.checks.bias.valuestats import Statistic, mean_value, median_value, statistic_values
@@ -38,7 +38,8 @@ class OutcomeCheck(Check):
         problem = _missing_column(ctx, params.outcome, "outcome")
         if problem:
             return problem
-        hib, why = higher_is_better("intervention", ctx.policy.system.intervention.value,
+        hib, why = higher_is_better(OTHER_DIRECTIONS[self.metric],
+                                    ctx.policy.system.intervention.value,
                                     params.higher_is_better)
         statistic = type(self).statistic
         missing = []
@@ -131,7 +132,8 @@ class Exposure(Check):
         problem = _missing_column(ctx, params.rank, "rank")
         if problem:
             return problem
-        hib, why = higher_is_better("higher", "assistive", params.higher_is_better)
+        hib, why = higher_is_better(OTHER_DIRECTIONS["exposure"], "assistive",
+                                    params.higher_is_better)
 
         def values_for(attributes: list[str], rng: np.random.Generator) -> GroupValues:
             cells = value_cells(ctx, attributes, params.rank, with_label=False)

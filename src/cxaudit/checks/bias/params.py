@@ -22,8 +22,11 @@ class GroupComparisonParams(CheckParams):
     )
     reference: str | dict[str, str] | None = Field(
         default=None,
-        description="Group to compare against: `best` (default), `overall`, a group value "
-        "(for single attributes) or a mapping attribute: value.",
+        description="Group to compare against: `best` (default: the best-off group with at "
+        "least min_group_size rows, never `unknown`), `overall`, a group value or a mapping "
+        "attribute: value. A named reference carries into intersections cell by cell: a group "
+        "is compared with the cell that has the named value in each named attribute and its "
+        "own values in the others; a reference cell under min_group_size is insufficient_data.",
     )
     threshold: Threshold | None = Field(
         default=None, description="Default: {min: 0.8} for ratios, {max: 0.1} for differences."
@@ -37,8 +40,14 @@ class GroupComparisonParams(CheckParams):
     block_on: Literal["point_estimate", "significant"] = Field(
         default="point_estimate",
         description="point_estimate: a group outside the threshold fails; significant: it fails "
-        "only when its gap is also statistically significant (adjusted p < alpha), and "
-        "otherwise warns.",
+        "only when its gap is also statistically significant (adjusted p < alpha), and is "
+        "otherwise inconclusive (which blocks unless on_inconclusive: warn).",
+    )
+    decide_on: Literal["significance", "interval"] = Field(
+        default="significance",
+        description="significance (default): the point estimate decides, with block_on; "
+        "interval: the comparison's bootstrap interval decides — wholly inside the threshold "
+        "passes, wholly outside fails, across a bound is inconclusive.",
     )
     alpha: float = Field(default=0.05, gt=0.0, lt=1.0,
                          description="Significance level for the (BH-adjusted) p-values.")
@@ -65,6 +74,12 @@ class GroupComparisonParams(CheckParams):
     def _threshold_matches_compare(self) -> GroupComparisonParams:
         if self.threshold is not None and self.compare == "difference" and self.threshold.max is None:
             raise ValueError("a `difference` is held to `threshold: {max: ...}` (the largest gap)")
+        if self.decide_on == "interval":
+            if self.block_on == "significant":
+                raise ValueError("`decide_on: interval` and `block_on: significant` are two ways "
+                                 "to decide; choose one")
+            if self.n_boot == 0:
+                raise ValueError("`decide_on: interval` needs bootstrap intervals (n_boot > 0)")
         return self
 
     def effective_threshold(self) -> Threshold:

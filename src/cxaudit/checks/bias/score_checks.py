@@ -10,7 +10,7 @@ import numpy as np
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.bias.cells import ValueCells, coarsen, value_cells
 from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
-from cxaudit.checks.bias.metrics import Direction, higher_is_better
+from cxaudit.checks.bias.metrics import OTHER_DIRECTIONS, Direction, higher_is_better
 from cxaudit.checks.bias.params import CalibrationParams, ScoreParams
 from cxaudit.checks.bias.values import GroupValues, binary_values
 from cxaudit.checks.bias.valuestats import (
@@ -99,7 +99,7 @@ class AUC(ScoreCheck):
 
     type = "bias.auc"
     metric = "auc"
-    direction = "higher"
+    direction = OTHER_DIRECTIONS["auc"]
     with_label = True
     definition = "area under the ROC curve of the score per group"
     requires = frozenset({"label", "score"})
@@ -127,7 +127,7 @@ class Calibration(ScoreCheck):
 
     type = "bias.calibration"
     metric = "calibration_error"
-    direction = "lower"
+    direction = OTHER_DIRECTIONS["calibration_error"]
     with_label = True
     definition = "expected calibration error over equal-width score bands"
     requires = frozenset({"label", "score"})
@@ -159,7 +159,7 @@ class MeanScore(ScoreCheck):
 
     type = "bias.mean_score"
     metric = "mean_score"
-    direction = "intervention"
+    direction = OTHER_DIRECTIONS["mean_score"]
     definition = "mean score per group"
     requires = frozenset({"score"})
     rule = "Demographic parity of scores"
@@ -192,7 +192,8 @@ class ScoringRate(Check):
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: ScoreParams = self.params  # type: ignore[assignment]
-        hib, why = higher_is_better("intervention", ctx.policy.system.intervention.value,
+        hib, why = higher_is_better(OTHER_DIRECTIONS["scoring_rate"],
+                                    ctx.policy.system.intervention.value,
                                     params.higher_is_better)
         state: dict = {}
 
