@@ -44,7 +44,11 @@ def test_eeoc_four_fifths_finds_the_planted_impact(tmp_path, female_rate, n, exp
     frame.to_csv(tmp_path / "hiring.csv", index=False)
     result, md = run(wrap("eeoc-four-fifths", tmp_path, base=HIRING), tmp_path / "hiring.csv")
     check = by_id(result)["four-fifths"]
-    assert check.status is expected, check.summary
+    # A gap the data cannot call significant is inconclusive; the pack sets
+    # on_inconclusive: warn, so the verdict warns (issue 16).
+    assert check.status is (Status.INCONCLUSIVE if expected is Status.WARN else expected), \
+        check.summary
+    assert check.on_inconclusive == "warn"
     ratios = _fairlearn_ratio(frame, "sex")
     female = next(m for m in check.metrics if m.name == "selection_rate_ratio"
                   and m.group == {"sex": "Female"})

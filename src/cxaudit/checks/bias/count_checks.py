@@ -7,8 +7,13 @@ from typing import ClassVar
 from cxaudit.checks.base import Check, CheckOutcome
 from cxaudit.checks.bias.cells import confusion_cells
 from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
-from cxaudit.checks.bias.metrics import COUNT_METRICS, CountMetric, higher_is_better
-from cxaudit.checks.bias.params import GroupComparisonParams
+from cxaudit.checks.bias.metrics import (
+    COUNT_METRICS,
+    NOT_FLAGGED_RATE,
+    CountMetric,
+    higher_is_better,
+)
+from cxaudit.checks.bias.params import GroupComparisonParams, SelectionRateParams
 from cxaudit.checks.bias.values import proportion_values
 from cxaudit.context import AuditContext
 
@@ -32,6 +37,8 @@ def run_count_metric(ctx: AuditContext, params: GroupComparisonParams,
     """Evaluate a confusion-count metric for every attribute set of the audit."""
     hib, why = higher_is_better(metric.direction, ctx.policy.system.intervention.value,
                                 params.higher_is_better)
+    if metric is NOT_FLAGGED_RATE and params.higher_is_better is None:
+        why = "not being flagged is the favourable outcome: the group not flagged most often is best-off"
 
     def values_for(attributes, rng):
         keys, cells = confusion_cells(ctx, attributes, with_label=metric.needs_label)
@@ -62,7 +69,10 @@ class SelectionRate(CountMetricCheck):
     is measured as the ratio of each group's rate to the best-off group's rate
     (the four-fifths rule holds it to at least 0.8), or as the absolute gap.
     With ``system.intervention: punitive`` the best-off group is the one with
-    the *lowest* rate, since a positive decision harms the customer. The
+    the *lowest* rate, since a positive decision harms the customer; with
+    ``rate: favourable`` a punitive decision is compared on its favourable
+    outcome instead — each group's not-flagged rate against the highest, as
+    the Uniform Guidelines define adverse impact (the EEOC pack does this). The
     details carry Local Law 144 impact-ratio tables (against the highest rate;
     ``exclude_under: 0.02`` leaves small categories out, their counts shown;
     the unknown category is counted).
@@ -80,8 +90,19 @@ class SelectionRate(CountMetricCheck):
 
     type = "bias.selection_rate"
     metric = COUNT_METRICS["selection_rate"]
+    params_model = SelectionRateParams
     rule = "Four-fifths rule of thumb (29 CFR 1607.4(D)); NYC LL144 impact ratio"
     requires = frozenset({"decision"})
+
+    def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+        params: SelectionRateParams = self.params  # type: ignore[assignment]
+        if params.rate == "favourable" and ctx.policy.system.intervention.value == "punitive":
+            return run_count_metric(ctx, params, NOT_FLAGGED_RATE, extra_details={
+                "rate": "favourable", "why_rate": "rate: favourable on a punitive decision: the "
+                "favourable outcome is not being flagged, so each group's not-flagged rate is "
+                "compared with the highest (29 CFR 1607.4(D) defines adverse impact on the rate "
+                "of the favourable outcome)"})
+        return run_count_metric(ctx, params, self.metric)
 
 
 SelectionRate.__doc__ = (SelectionRate.__doc__ or "").format(common=_COMMON_DOC)

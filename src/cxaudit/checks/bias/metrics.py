@@ -77,9 +77,17 @@ COUNT_METRICS: dict[str, CountMetric] = {m.name: m for m in (
 )}
 
 
+#: The favourable-outcome rate of a punitive decision: the share of customers *not*
+#: flagged. The Uniform Guidelines define adverse impact on the rate of the
+#: favourable outcome, so the EEOC checks use it for punitive decisions.
+NOT_FLAGGED_RATE = CountMetric(
+    "not_flagged_rate", (TN, FN), ALL, "higher", False, "Not-flagged rate parity",
+    "share of customers who are not flagged (the favourable outcome of a punitive decision)")
+
+
 #: Directions of the metrics that are not confusion-count ratios (the checks read them here).
 OTHER_DIRECTIONS: dict[str, Direction] = {
-    "favourable_rate": "higher",  # selection rate (assistive) / not-flagged rate (punitive)
+    "not_flagged_rate": "higher",  # the favourable rate of a punitive decision (EEOC)
     "auc": "higher", "calibration_error": "lower", "mean_score": "intervention",
     "scoring_rate": "intervention", "mean_outcome": "intervention",
     "median_outcome": "intervention", "exposure": "higher",

@@ -89,6 +89,18 @@ class GroupComparisonParams(CheckParams):
         return DEFAULT_RATIO if self.compare == "ratio" else DEFAULT_DIFFERENCE
 
 
+class SelectionRateParams(GroupComparisonParams):
+    """``bias.selection_rate``: which rate of the decision is compared."""
+
+    rate: Literal["selection", "favourable"] = Field(
+        default="selection",
+        description="selection (default): the share of positive decisions, best-off by "
+        "system.intervention; favourable: the rate of the favourable outcome, as the Uniform "
+        "Guidelines define adverse impact — the selection rate for assistive decisions, the "
+        "not-flagged rate for punitive ones (each group against the highest).",
+    )
+
+
 class ScoreParams(GroupComparisonParams):
     """Score metrics: AUC, calibration, mean score, scoring rate."""
 
