@@ -17,18 +17,29 @@ import pandas as pd
 
 from cxaudit.context import (
     DECISION,
+    DISTINCT_LIMIT,
     LABEL,
     SCORE,
     UNKNOWN_GROUP,
     AuditContext,
+    RowProblem,
+    _problem,
     _require_columns,
     group_column,
-    positive_value,
+    model_problems,
+    refuse_invalid_rows,
     refuse_missing,
+    refuse_nested,
     resolve_features,
+    resolve_positive,
+    score_problems,
 )
 from cxaudit.engines.arrow_stream import ArrowFrame
 from cxaudit.loaders.model import LoadedModel, predict
+
+#: Derived 0/1 column: 1 on rows whose decision could be computed (filtered on when some
+#: rows, within data.max_invalid_decisions, could not).
+VALID = "__cx_valid"
 
 
 def _is_text(data_type: Any) -> bool:
@@ -69,36 +80,63 @@ def first_values(frame: ArrowFrame, column: str, limit: int = 50) -> list[Any]:
     return list(seen)
 
 
-def arrow_positive(frame: ArrowFrame, column: str, declared: Any, *, where: str) -> Any:
-    """The positive value of ``column``: declared, True/1, or the one truthy text value."""
+def native_values(frame: ArrowFrame, column: str, limit: int = DISTINCT_LIMIT + 1) -> list[Any]:
+    """The first ``limit`` distinct non-missing values of a numeric column, as numbers."""
+    import pyarrow.compute as pc
+
+    seen: dict[Any, None] = {}
+    for table in frame.batches([column]):
+        for value in pc.unique(pc.drop_null(table.column(column))).to_pylist():
+            seen.setdefault(value, None)
+            if len(seen) >= limit:
+                return list(seen)
+    return list(seen)
+
+
+def arrow_positive(frame: ArrowFrame, column: str, declared: Any, *, where: str) -> list[Any]:
+    """The positive values of ``column`` (declared, True/1, or the one truthy text value),
+    validated against its distinct values as :func:`cxaudit.context.resolve_positive` does."""
     import pyarrow as pa
 
-    if declared is not None:
-        return declared
     data_type = frame.dataset.schema.field(column).type
-    if pa.types.is_boolean(data_type):
-        return True
-    if _is_numeric(data_type):
-        return 1
-    values = pd.Series(first_values(frame, column), name=column, dtype=object)
-    return positive_value(values, None, where=where)
+    boolean = pa.types.is_boolean(data_type)
+    numeric = _is_numeric(data_type) and not boolean
+    values = (native_values(frame, column) if numeric or boolean
+              else first_values(frame, column, DISTINCT_LIMIT + 1))
+    return resolve_positive(values, declared, column=column, where=where, numeric=numeric,
+                            boolean=boolean)
+
+
+def nested_type(data_type: Any) -> str | None:
+    """``"lists"``/``"mappings"`` for Arrow list, map and struct types."""
+    import pyarrow as pa
+
+    if pa.types.is_list(data_type) or pa.types.is_large_list(data_type) or \
+            pa.types.is_fixed_size_list(data_type):
+        return "lists"
+    if pa.types.is_map(data_type) or pa.types.is_struct(data_type):
+        return "mappings"
+    return None
 
 
 def binarise_fn(column: str, data_type: Any, positive: Any) -> Any:
-    """Per-batch 0/1 int8: 1 where ``column`` equals ``positive`` (numbers as numbers)."""
+    """Per-batch 0/1 int8: 1 where ``column`` equals ``positive`` (one value or a list;
+    numbers as numbers)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    numeric = _is_numeric(data_type) and isinstance(positive, (int, float, bool))
+    wanted = list(positive) if isinstance(positive, (list, tuple)) else [positive]
+    numeric = _is_numeric(data_type) and all(isinstance(p, (int, float, bool)) for p in wanted)
 
     def derive(batch: Any, offset: int) -> Any:
         values = batch.column(column)
         if numeric:
             if pa.types.is_boolean(values.type):
                 values = pc.cast(values, pa.int64())
-            equal = pc.equal(values, pa.scalar(float(positive)))
+            values = pc.cast(values, pa.float64())
+            equal = pc.is_in(values, value_set=pa.array([float(p) for p in wanted]))
         else:
-            equal = pc.equal(as_text(values), pa.scalar(str(positive)))
+            equal = pc.is_in(as_text(values), value_set=pa.array([str(p) for p in wanted]))
         return pc.cast(pc.fill_null(equal, False), pa.int8())
 
     return derive
@@ -160,10 +198,71 @@ def _slice_fn(values: np.ndarray) -> Any:
     return derive
 
 
+def _batch_problems(policy: Any, frame: ArrowFrame, *, decides: bool
+                    ) -> tuple[list[RowProblem], int, Any]:
+    """One scan of the score/decision columns: what is wrong with which rows (first
+    positions in file order), how many rows lack a decision, and a per-batch function
+    marking those rows (None when every row is valid)."""
+    spec = policy.data
+    sources = [c for c in (spec.score, spec.prediction) if c]
+    if not sources:
+        return [], 0, None
+
+    def invalid_rows(table: pd.DataFrame) -> tuple[np.ndarray, list[RowProblem]]:
+        invalid = np.zeros(len(table), dtype=bool)
+        found: list[RowProblem] = []
+        if spec.score:
+            _, bad, problems = score_problems(policy, table[spec.score], decides=decides)
+            invalid |= bad
+            found += problems
+        if spec.prediction:
+            missing = table[spec.prediction].isna().to_numpy()
+            invalid |= missing
+            found.append(_problem(policy.locate("data", "prediction"), spec.prediction, missing,
+                                  "have no decision (an empty cell or a missing-value marker "
+                                  "such as NA)"))
+        return invalid, [p for p in found if p.count]
+
+    merged: dict[tuple[str, str], RowProblem] = {}
+    total, offset = 0, 0
+    for table in frame.batches(sources):
+        part = table.to_pandas()
+        invalid, found = invalid_rows(part)
+        total += int(invalid.sum())
+        for problem in found:
+            key = (problem.column, problem.problem)
+            shifted = problem.positions + offset if problem.positions is not None else None
+            if key not in merged:
+                merged[key] = RowProblem(problem.where, problem.column, problem.problem,
+                                         problem.count, shifted, problem.examples, problem.hint)
+            else:
+                old = merged[key]
+                positions = np.concatenate([old.positions, shifted])[:5] \
+                    if old.positions is not None and shifted is not None else old.positions
+                merged[key] = RowProblem(old.where, old.column, old.problem,
+                                         old.count + problem.count, positions, old.examples,
+                                         old.hint)
+        offset += table.num_rows
+    if not total:
+        return list(merged.values()), 0, None
+
+    def valid(batch: Any, offset: int) -> Any:
+        import pyarrow as pa
+
+        invalid, _ = invalid_rows(pa.Table.from_batches([batch]).select(sources).to_pandas())
+        return pa.array((~invalid).astype(np.int8))
+
+    return list(merged.values()), total, ((tuple(sources)), valid)
+
+
 def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
                         model: LoadedModel | None = None, consent: Any = None,
                         reference: Any = None, seed: int = 0) -> AuditContext:
-    """Validate a dataset against the policy and attach the derived columns."""
+    """Validate a dataset against the policy and attach the derived columns.
+
+    Rows whose decision cannot be computed are counted as on the local engine; within
+    ``data.max_invalid_decisions`` they are filtered out of every scan.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -171,6 +270,8 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
     _require_columns(policy, columns)
     spec = policy.data
     schema = frame.dataset.schema
+    for attr in spec.protected:
+        refuse_nested(policy, attr, nested_type(schema.field(attr).type))
     derived: dict[str, Any] = {}
 
     if spec.label:
@@ -181,14 +282,15 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
         pos = spec.positive if spec.positive is not None else 1
 
     features = resolve_features(spec, model, columns)
+    rows = int(frame.dataset.count_rows())
+    problems, invalid, valid_fn = _batch_problems(
+        policy, frame, decides=not spec.prediction and model is None)
 
     has_score = False
     if spec.score:
         derived[SCORE] = ((spec.score,), score_fn(spec.score))
         has_score = True
     if spec.prediction:
-        refuse_missing(policy, "prediction", spec.prediction,
-                       _missing_count(engine, frame, spec.prediction))
         pred_pos = arrow_positive(frame, spec.prediction, spec.positive,
                                   where=policy.locate("data", "prediction"))
         derived[DECISION] = ((spec.prediction,),
@@ -197,7 +299,21 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
     elif model is not None:
         decisions, scores = model_predictions(frame, model, features, positive=pos,
                                               threshold=spec.decision_threshold)
-        derived[DECISION] = ((), _slice_fn(decisions))
+        problems += model_problems(model, decisions, scores)
+        missing = decisions < 0
+        if missing.any():
+            model_valid = _slice_fn((~missing).astype(np.int8))
+            if valid_fn is None:
+                valid_fn = ((), model_valid)
+            else:  # a declared score column has invalid rows too: both must hold
+                sources, score_valid = valid_fn
+
+                def both(batch: Any, offset: int, _score: Any = score_valid) -> Any:
+                    return pc.min_element_wise(_score(batch, offset), model_valid(batch, offset))
+
+                valid_fn = (sources, both)
+            invalid += int(missing.sum())  # an upper bound when both kinds overlap
+        derived[DECISION] = ((), _slice_fn(np.where(missing, 0, decisions).astype(np.int8)))
         if scores is not None and not has_score:
             derived[SCORE] = ((), _slice_fn(scores))
             has_score = True
@@ -210,13 +326,21 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
             return pc.cast(pc.fill_null(above, False), pa.int8())
 
         derived[DECISION] = ((spec.score,), from_score)
+    refuse_invalid_rows(policy, problems, invalid, rows)
 
     for attr in spec.protected:
         derived[group_column(attr)] = ((attr,), group_fn(attr))
 
+    notes: dict[str, Any] = {}
+    out = frame.with_columns(derived)
+    if invalid and valid_fn is not None:  # within data.max_invalid_decisions: left out
+        from dataclasses import replace
+
+        out = replace(out.with_columns({VALID: valid_fn}), filters=((VALID, 1),))
+        notes["excluded_rows"] = invalid
     return AuditContext(
-        policy=policy, engine=engine, frame=frame.with_columns(derived),
+        policy=policy, engine=engine, frame=out,
         data_columns=tuple(columns), features=features, model=model, consent=consent,
         reference=reference, seed=seed, has_label=LABEL in derived,
-        has_decision=DECISION in derived, has_score=has_score,
+        has_decision=DECISION in derived, has_score=has_score, notes=notes,
     )

@@ -125,9 +125,13 @@ class ArrowStreamEngine(ArrowAggregates, Engine):
         """Open Parquet (file or folder) or CSV as a dataset, without reading the rows."""
         import pyarrow.dataset as ds
 
+        from cxaudit.loaders.data import preflight
+
         file = Path(path)
         if not file.exists():
             raise DataError(f"{role} file not found: {file}", hint="check the path you passed")
+        if not file.is_dir():  # a folder is a partitioned dataset; a file is checked first
+            preflight(file, role=role)
         suffix = file.suffix.lower()
         try:
             if suffix == ".csv":

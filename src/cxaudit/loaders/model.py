@@ -57,6 +57,10 @@ def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = 
                              "was pinned; re-check it before trusting it")
         return loaded
     file = Path(path)
+    if file.exists() and not file.is_file():
+        raise ModelError(f"model path {path} is not a regular file", hint="pass a .skops file "
+                         "(or .joblib/.pkl with --trust-model); pipes, devices and folders "
+                         "are refused")
     if not file.is_file():
         raise ModelError(f"model file not found: {path}", hint="check the path, or omit --model "
                          "and name a prediction column in the policy (data.prediction)")
@@ -122,25 +126,124 @@ def from_estimator(estimator: Any, *, source: str = "<in-memory>") -> LoadedMode
                        feature_names=tuple(str(n) for n in names) if names is not None else None)
 
 
+#: Decision code of a row whose decision cannot be computed (the model's output is
+#: missing, not a finite number, or a probability outside [0, 1]).
+NO_DECISION = -1
+
+
+def positives(positive: Any) -> list[Any]:
+    """``data.positive`` as a list (a scalar is a one-value list)."""
+    return list(positive) if isinstance(positive, (list, tuple)) else [positive]
+
+
 def predict(model: LoadedModel, features: Any, *, positive: Any, threshold: float
             ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Return (decisions as 0/1, scores or None), computed once per audit."""
-    if model.predict_fn is not None:
-        scores = np.asarray(model.predict_fn(features), dtype=float)
-        return (scores >= threshold).astype(np.int8), scores
-    estimator = model.estimator
-    if hasattr(estimator, "predict_proba"):
-        index = model.positive_index(positive)
-        proba = np.asarray(estimator.predict_proba(features))
-        if index is None:
-            if proba.ndim == 2 and proba.shape[1] == 2:
-                index = 1
-            else:
-                raise ModelError(f"the model's classes {list(estimator.classes_)} do not include "
-                                 f"the positive value {positive!r}",
-                                 hint="set data.positive to one of the model's classes")
-        scores = proba[:, index] if proba.ndim == 2 else proba
-        return (scores >= threshold).astype(np.int8), scores.astype(float)
-    raw = np.asarray(estimator.predict(features))
-    decisions = np.array([v == positive or str(v) == str(positive) for v in raw], dtype=np.int8)
-    return decisions, None
+    """Return (decisions, scores or None), computed once per audit.
+
+    Decisions are 1/0, or :data:`NO_DECISION` for rows whose decision cannot be
+    computed (a missing output; a score that is not finite or, for probabilities,
+    outside [0, 1]); the caller counts those rows. A model that raises, returns the
+    wrong number of rows or predicts values that are not decisions is a
+    :class:`ModelError` (bad input, exit 2) naming the model, never a crash.
+    """
+    wanted = positives(positive)
+    try:
+        if model.predict_fn is not None:
+            scores = _as_scores(model, model.predict_fn(features), len(features))
+            return _threshold(scores, threshold), scores
+        estimator = model.estimator
+        if hasattr(estimator, "predict_proba"):
+            index = _positive_column(model, wanted)
+            proba = np.asarray(estimator.predict_proba(features))
+            _check_length(model, proba, len(features))
+            if proba.ndim == 2:
+                if index is None:
+                    if proba.shape[1] != 2:
+                        raise ModelError(
+                            f"model {model.source}: predict_proba returned {proba.shape[1]} "
+                            "columns and the model names no classes (classes_)",
+                            hint="audit a binary classifier, or give its decisions in a "
+                                 "data.prediction column")
+                    index = 1
+                proba = proba[:, index]
+            scores = _as_scores(model, proba, len(features))
+            return _threshold(scores, threshold), scores
+        raw = estimator.predict(features)
+    except ModelError:
+        raise
+    except Exception as exc:  # the model's own failure: bad input for this model, not a bug
+        from cxaudit.masking import mask_message
+
+        raise ModelError(f"model {model.source} raised while predicting: {type(exc).__name__}: "
+                         f"{mask_message(str(exc))}",
+                         hint="check that the data's feature columns (data.features) have the "
+                              "names and types the model was trained on") from None
+    return _decisions_from_predict(model, raw, wanted, len(features)), None
+
+
+def _positive_column(model: LoadedModel, wanted: list[Any]) -> int | None:
+    classes = getattr(model.estimator, "classes_", None)
+    if classes is None:
+        return None
+    index = model.positive_index(wanted[0])
+    if index is None:
+        if len(classes) == 2 and wanted == [1]:
+            return 1  # the default positive value against a binary model's own labels
+        raise ModelError(f"model {model.source}: its classes {[str(c) for c in classes][:10]} "
+                         f"do not include the positive value {wanted[0]!r}",
+                         hint="set data.positive to one of the model's classes")
+    return index
+
+
+def _check_length(model: LoadedModel, output: np.ndarray, rows: int) -> None:
+    length = output.shape[0] if output.ndim else 0
+    if length != rows:
+        raise ModelError(f"model {model.source} returned {length} prediction(s) for {rows} "
+                         "row(s)", hint="the model must return one prediction per row")
+
+
+def _as_scores(model: LoadedModel, output: Any, rows: int) -> np.ndarray:
+    array = np.asarray(output)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    _check_length(model, array, rows)
+    if array.ndim != 1:
+        raise ModelError(f"model {model.source} returned predictions of shape {array.shape}, "
+                         "not one score per row", hint="return one probability per row")
+    try:
+        return array.astype(float)
+    except (TypeError, ValueError):
+        raise ModelError(f"model {model.source} returned scores that are not numbers",
+                         hint="the model must return probabilities in [0, 1]") from None
+
+
+def _threshold(scores: np.ndarray, threshold: float) -> np.ndarray:
+    valid = np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0)
+    with np.errstate(invalid="ignore"):
+        above = scores >= threshold
+    return np.where(valid, above, NO_DECISION).astype(np.int8)
+
+
+def _decisions_from_predict(model: LoadedModel, raw: Any, wanted: list[Any], rows: int
+                            ) -> np.ndarray:
+    import pandas as pd
+
+    values = pd.Series(np.asarray(raw, dtype=object).ravel() if np.ndim(raw) else [],
+                       dtype=object)
+    if np.ndim(raw) != 1:
+        raise ModelError(f"model {model.source}: predict returned shape {np.shape(raw)}, not "
+                         "one decision per row", hint="return one class label per row")
+    _check_length(model, np.asarray(raw, dtype=object), rows)
+    missing = values.isna().to_numpy()
+    text = values.astype("string")
+    hit = text.isin([str(p) for p in wanted]).fillna(False).to_numpy(dtype=bool)
+    distinct = text[~missing].unique()
+    if len(distinct) > 2 or (len(distinct) == 2 and not hit.any()):
+        from cxaudit.masking import shown_values
+
+        raise ModelError(f"model {model.source} predicted {len(distinct)} distinct value(s) "
+                         f"({shown_values('prediction', list(distinct)[:50])}), not decisions "
+                         f"with the positive value {wanted[0]!r}",
+                         hint="audit a classifier whose classes include data.positive, or "
+                              "give its decisions in a data.prediction column")
+    return np.where(missing, NO_DECISION, hit).astype(np.int8)

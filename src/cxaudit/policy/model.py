@@ -117,10 +117,11 @@ class DataSpec(_Section):
 
     id: str | None = Field(default=None, description="Customer id column (hashed in outputs).")
     label: str | None = Field(default=None, description="Observed outcome column.")
-    positive: str | int | float | bool | None = Field(
+    positive: str | int | float | bool | list[str | int | float | bool] | None = Field(
         default=None,
         description="Value of `label` (and of `prediction`) that counts as positive; "
-        "default: 1/True, or 'Yes'/'yes'/'true' for text columns.",
+        "default: 1/True, or 'Yes'/'yes'/'true' for text columns. A list names every "
+        "positive value (needed when the column has more than two values).",
     )
     prediction: str | None = Field(
         default=None, description="Column holding decisions; null means the model predicts."
@@ -128,9 +129,20 @@ class DataSpec(_Section):
     score: str | None = Field(default=None, description="Column holding scores (probabilities).")
     decision_threshold: float = Field(
         default=0.5,
-        ge=0.0,
-        le=1.0,
-        description="Score at or above which a decision is positive, when only scores exist.",
+        description="Score at or above which a decision is positive, when only scores exist; "
+        "within [0, 1], or within `score_range` when one is given.",
+    )
+    score_range: tuple[float, float] | None = Field(
+        default=None,
+        description="[low, high] every value of the `score` column must lie in (e.g. "
+        "[300, 850] for credit scores); default: probabilities, [0, 1], when the scores "
+        "make the decisions.",
+    )
+    max_invalid_decisions: int = Field(
+        default=0, ge=0,
+        description="Rows whose decision cannot be computed (score not a finite number or "
+        "out of range, decision or model output missing) tolerated before the data is "
+        "refused; tolerated rows are left out of the audit.",
     )
     timestamp: str | None = Field(default=None, description="Event time of each row.")
     protected: list[str] = Field(default_factory=list, description="Protected attributes.")
@@ -140,6 +152,31 @@ class DataSpec(_Section):
     features: list[str] | None = Field(
         default=None, description="Model input columns; default: what the model declares."
     )
+
+    @field_validator("positive")
+    @classmethod
+    def _positive_list_not_empty(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("an empty list names no positive value")
+        return value
+
+    @model_validator(mode="after")
+    def _threshold_within_scores(self) -> DataSpec:
+        import math
+
+        if self.score_range is not None:
+            low, high = self.score_range
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise ValueError(f"score_range must be two finite numbers [low, high] with "
+                                 f"low < high, got {list(self.score_range)}")
+        low, high = self.score_range or (0.0, 1.0)
+        if not (math.isfinite(self.decision_threshold)
+                and low <= self.decision_threshold <= high):
+            raise ValueError(f"decision_threshold {self.decision_threshold} is outside the "
+                             f"scores' range [{low:g}, {high:g}]"
+                             + ("" if self.score_range else "; for scores that are not "
+                                "probabilities, give data.score_range"))
+        return self
 
     @field_validator("intersections")
     @classmethod
