@@ -93,7 +93,7 @@ def test_an_edited_report_counts_no_approval_and_cannot_be_approved(role_bundle:
     report.write_text(report.read_text() + "\nEdited after sign-off.\n")
     with pytest.raises(EvidenceError, match="audit.md: SHA-256 differs"):
         approval_status(role_bundle)
-    with pytest.raises(EvidenceError, match="do not match their evidence"):
+    with pytest.raises(InputError, match="do not match their evidence"):  # exit 2
         _approve(role_bundle, "po@example.com", "product_owner")
 
 

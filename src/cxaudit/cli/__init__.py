@@ -8,8 +8,10 @@ traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
+import sys
 from typing import Any
 
 import click
@@ -30,6 +32,75 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "gate": ("cxaudit.cli.gate", "gate",
              "Audit an MLflow model version; move an alias only if it passes."),
 }
+
+
+#: Optional extras: the import name of a missing module → the extra that installs it.
+EXTRAS = {"mlflow": "mlflow", "weasyprint": "pdf", "duckdb": "fast", "pyspark": "spark"}
+#: OS errors about the user's files and folders (exit 2), not bugs in cxaudit.
+_USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EROFS, errno.EDQUOT,
+                errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EEXIST, errno.ENAMETOOLONG,
+                errno.ELOOP, errno.EMFILE, errno.EFBIG, errno.EBUSY, errno.ETXTBSY}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI runner cancelling the job): a clean exit like Ctrl-C, code 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def _missing_extra(exc: ImportError) -> str | None:
+    """The install command for a missing optional extra, or None when it is not one."""
+    name = (exc.name or "").split(".")[0]
+    if not name:  # ImportError raised by hand: "No module named 'mlflow'"
+        text = str(exc)
+        name = next((module for module in EXTRAS if f"'{module}'" in text
+                     or text.endswith(f" {module}")), "")
+    extra = EXTRAS.get(name)
+    return f"pip install 'cxaudit[{extra}]'" if extra else None
+
+
+class _QuietStdout:
+    """stdout that turns a closed pipe (``cxaudit … | head``) into silence.
+
+    The first ``BrokenPipeError`` points file descriptor 1 at /dev/null, so the command
+    carries on (reports written, evidence logged) and ends with its own exit code, and
+    the interpreter's final flush has nowhere to fail.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def _silence(self) -> None:
+        self.closed_pipe = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text: str) -> int:
+        if self.closed_pipe:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        if self.closed_pipe:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class LazyGroup(click.Group):
@@ -58,7 +129,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:  # noqa: D102
-        from cxaudit.errors import EXIT_INTERNAL, CxauditError
+        from cxaudit.errors import EXIT_INPUT, EXIT_INTERNAL, CxauditError
 
         try:
             return super().invoke(ctx)
@@ -69,9 +140,32 @@ class LazyGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except KeyboardInterrupt:
-            click.echo("interrupted: no report was written or replaced", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:
+            click.echo("interrupted: the report folder holds the previous bundle or the new "
+                       "one, whole", err=True)
+            ctx.exit(143 if isinstance(exc, Terminated) else 130)
+        except BrokenPipeError:
+            # Output piped into a reader that stopped reading: not an error of the input.
+            _QuietStdout(sys.stdout)._silence()
+            ctx.exit(0)
+        except ImportError as exc:
+            install = _missing_extra(exc)
+            if install is None or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            click.echo(f"error: this command needs an optional extra that is not installed "
+                       f"({exc})\n  hint: {install}", err=True)
+            ctx.exit(EXIT_INPUT)
+        except OSError as exc:
+            if exc.errno not in _USER_ERRNOS or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            where = f" {exc.filename}" if exc.filename else ""
+            click.echo(f"error: cannot use{where}: {exc.strerror or exc}\n  hint: check the "
+                       "path and its permissions", err=True)
+            ctx.exit(EXIT_INPUT)
+        except RecursionError:
+            click.echo("error: an input is nested too deeply to read (a JSON or YAML file "
+                       "thousands of levels deep)", err=True)
+            ctx.exit(EXIT_INPUT)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -108,5 +202,10 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, log_format:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM ends like Ctrl-C; a closed stdout is silence."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if not isinstance(sys.stdout, _QuietStdout) and sys.stdout is not None:
+        sys.stdout = _QuietStdout(sys.stdout)
     cli(prog_name="cxaudit")

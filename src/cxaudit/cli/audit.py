@@ -68,16 +68,16 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
     2 invalid input, 3 internal error (the gate fails closed).
     """
     from cxaudit.cli._output import exit_code, print_summary, progress_reporter
-    from cxaudit.evidence.manifest import write_evidence
-    from cxaudit.evidence.signing import load_private_key
-    from cxaudit.render import write_reports
+    from cxaudit.evidence.bundle import prepare_out, write_bundle
     from cxaudit.runner import AuditInputs
     from cxaudit.runner import audit as run_audit
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
     chosen = parse_formats(format)
-    if sign_key:
-        load_private_key(sign_key)  # a bad key is a usage error before the audit runs
+    trail_choice = False if no_trail else (trail or True)
+    # Everything the bundle needs is checked before the audit runs (a bad key, trail or
+    # --out is exit 2 with the previous report untouched).
+    prepare_out(out, trail=trail_choice, sign_key=sign_key)
     inputs = AuditInputs(
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
@@ -89,14 +89,9 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
         scope = using_tracking(tracking_uri)
     with scope:
         result = run_audit(inputs, progress=progress_reporter(quiet))
-    written = write_reports(result, out, chosen,
-                            templates=Path(templates) if templates else None)
-    evidence = write_evidence(out, result, inputs=inputs, sign_key=sign_key,
-                              trail=False if no_trail else (trail or True))
-    written["manifest"] = evidence.manifest_path
-    if evidence.signature_path is not None:
-        written["sig"] = evidence.signature_path
-    print_summary(result, written, quiet=quiet)
+    bundle = write_bundle(out, result, chosen, inputs=inputs, sign_key=sign_key,
+                          trail=trail_choice, templates=Path(templates) if templates else None)
+    print_summary(result, bundle.written, quiet=quiet)
     code = exit_code(result, strict=strict)
     if to_mlflow:
         from cxaudit.integrations.mlflow_tracking import log_to_mlflow_or_report

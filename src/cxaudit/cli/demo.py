@@ -26,20 +26,23 @@ def demo(out_dir: str, formats: str) -> None:
     from cxaudit.cli.audit import parse_formats
     from cxaudit.demo import build_demo
     from cxaudit.demo.findings import describe_findings
-    from cxaudit.render import write_reports
+    from cxaudit.evidence.bundle import prepare_out, write_bundle
     from cxaudit.runner import AuditInputs, audit
 
     started = time.perf_counter()
     chosen = parse_formats(formats)
     out = Path(out_dir)
+    prepare_out(out)
     click.echo("Training a churn model on 4,930 telco customers (IBM sample data, Apache-2.0)…")
     files = build_demo(out)
     click.echo(f"Scoring {files.data.name} and auditing against {files.policy}.\n"
                "The consent ledger is generated deterministically (the public data has none).\n")
-    result = audit(AuditInputs(policy=str(files.policy), data=str(files.data),
-                               model=str(files.model), consent=str(files.consent),
-                               reference=str(files.reference), trust_model=True))
-    written = write_reports(result, out, chosen)
+    inputs = AuditInputs(policy=str(files.policy), data=str(files.data),
+                         model=str(files.model), consent=str(files.consent),
+                         reference=str(files.reference), trust_model=True)
+    result = audit(inputs)
+    # The same evidence bundle as `cxaudit audit`: manifest.json and the audit trail.
+    written = write_bundle(out, result, chosen, inputs=inputs).written
     print_summary(result, written)
     findings = describe_findings(result)
     if findings:

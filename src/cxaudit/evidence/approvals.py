@@ -132,8 +132,10 @@ def record_approval(report_dir: str | Path, *, approver: str, role: str, comment
     ------
     InputError
         Bad email or role, or not a report folder (exit 2).
+        A missing ``manifest.json`` or a bundle that fails verification (exit 2:
+        nothing is recorded).
     EvidenceError
-        The bundle fails verification, or the verdict is ``fail``/``error`` (exit 1).
+        The verdict is ``fail``/``error`` (exit 1).
     """
     root = Path(report_dir)
     if not re.match(EMAIL_PATTERN, approver):
@@ -146,10 +148,18 @@ def record_approval(report_dir: str | Path, *, approver: str, role: str, comment
     if not root.is_dir():
         raise InputError(f"report folder not found: {root}", hint="pass the --out folder")
     audit = _read_audit(root)
-    manifest_sha = None
-    if (root / MANIFEST_FILE).is_file():
+    # A bundle that cannot be verified cannot be approved: a sign-off must bind reports
+    # whose hashes the manifest vouches for (exit 2, nothing recorded).
+    if not (root / MANIFEST_FILE).is_file():
+        raise InputError(f"no {MANIFEST_FILE} in {root.name}/, so the reports cannot be verified "
+                         "and cannot be approved",
+                         hint="approve the --out folder of `cxaudit audit`, which writes the "
+                              "manifest; if it was deleted, audit again")
+    try:
         _verified(root, "they cannot be approved")
-        manifest_sha = sha256_file(root / MANIFEST_FILE)
+    except EvidenceError as exc:
+        raise InputError(exc.message, hint=exc.hint) from None
+    manifest_sha = sha256_file(root / MANIFEST_FILE)
     verdict = audit.get("verdict")
     if verdict not in _APPROVABLE:
         raise EvidenceError(f"the verdict is {verdict}: a sign-off cannot override a blocking "
@@ -306,15 +316,13 @@ def approval_status(report_dir: str | Path) -> tuple[bool, list[str], list[Appro
     """
     root = Path(report_dir)
     audit = _read_audit(root)
-    if (root / MANIFEST_FILE).is_file():
-        _verified(root, "no approval counts")
+    if not (root / MANIFEST_FILE).is_file():
+        raise EvidenceError(f"{MANIFEST_FILE} is missing from {root.name}/, so the reports "
+                            "cannot be verified and no approval counts",
+                            hint="restore it, or audit again")
+    _verified(root, "no approval counts")
     approvals = list_approvals(root, digest=audit_digest(audit),
                                keys=_keys_of(audit.get("settings")))
-    if not (root / MANIFEST_FILE).is_file() and (root / APPROVALS_FILE).is_file() and any(
-            (e.get("data") or {}).get("manifest_sha256")
-            for e in _approval_entries(root / APPROVALS_FILE)):
-        raise EvidenceError(f"{MANIFEST_FILE} is missing from {root.name}/ although approvals "
-                            "were given with it", hint="restore it or audit again")
     approved, missing = _decide(_roles_of(audit), approvals)
     return approved, missing, approvals
 

@@ -176,7 +176,8 @@ def _seeds(result: Any) -> dict[str, Any]:
 
 def build_manifest(report_dir: str | Path, result: Any, *, inputs: Any = None,
                    public_key: dict[str, str] | None = None,
-                   trail: dict[str, Any] | None = None) -> dict[str, Any]:
+                   trail: dict[str, Any] | None = None,
+                   reports: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Assemble the manifest of the reports now in ``report_dir``.
 
     Parameters
@@ -192,8 +193,12 @@ def build_manifest(report_dir: str | Path, result: Any, *, inputs: Any = None,
         :func:`~cxaudit.evidence.signing.describe_public_key` of the signing key.
     trail
         ``{"file", "head"}``: the audit trail and its head before this audit.
+    reports
+        ``{name: sha256}`` of the report files the manifest lists (default: those now
+        in ``report_dir``); the bundle writer passes the files it is about to place.
     """
-    reports = report_files(report_dir)
+    reports = dict(sorted((reports if reports is not None
+                           else report_files(report_dir)).items()))
     if not reports:
         raise EvidenceError(f"no report files in {Path(report_dir).name}/ to put in a manifest",
                             hint="write the reports before the evidence")
@@ -220,12 +225,19 @@ def build_manifest(report_dir: str | Path, result: Any, *, inputs: Any = None,
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @dataclass(frozen=True)

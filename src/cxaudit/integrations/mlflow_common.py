@@ -78,6 +78,21 @@ def unreachable_reason(uri: str, timeout: float = HEALTH_TIMEOUT) -> str | None:
         return f"{type(reason).__name__}: {reason}"
 
 
+def require_existing_store(uri: str, what: str) -> None:
+    """Refuse (exit 2) to look ``what`` up in a SQLite store that does not exist.
+
+    Opening ``sqlite:///mlflow.db`` creates the file and its tables; a lookup of a model
+    that cannot exist must not leave an empty tracking store in the working folder.
+    """
+    if not uri.startswith("sqlite:///"):
+        return
+    path = uri[len("sqlite:///"):].split("?", 1)[0]
+    if path and path != ":memory:" and not os.path.exists(path):
+        raise InputError(f"{what}: there is no MLflow tracking store at {uri} (no {path})",
+                         hint="pass --tracking-uri (or set MLFLOW_TRACKING_URI) to the store "
+                              "that holds the model")
+
+
 def require_reachable(uri: str, *, doing: str) -> None:
     """Raise :class:`InputError` (exit 2) when the tracking server does not answer."""
     reason = unreachable_reason(uri)

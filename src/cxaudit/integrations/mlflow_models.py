@@ -22,6 +22,7 @@ from typing import Any
 from cxaudit.errors import ModelError
 from cxaudit.integrations.mlflow_common import (
     mlflow_error_code,
+    require_existing_store,
     require_reachable,
     resolve_tracking_uri,
     using_tracking,
@@ -72,7 +73,8 @@ def _known_versions(client: Any, name: str) -> str:
         aliases = client.get_registered_model(name).aliases or {}
     except Exception:
         return "its versions could not be listed"
-    shown = ", ".join(v.version for v in versions) or "none"
+    # SQLite and file stores return versions as int, the REST store as str.
+    shown = ", ".join(str(v.version) for v in versions) or "none"
     alias_text = ", ".join(f"@{a} → {v}" for a, v in sorted(aliases.items())) or "none"
     return f"versions of {name!r}: {shown}; aliases: {alias_text}"
 
@@ -95,6 +97,7 @@ def resolve_model_uri(uri: str, *, tracking_uri: str | None = None, client: Any 
     ModelError
         When the URI does not resolve; the message lists what does exist.
     """
+    require_existing_store(resolve_tracking_uri(tracking_uri), uri)
     client = client or _client(tracking_uri)
     runs = _RUNS.match(uri)
     if runs:
@@ -270,6 +273,8 @@ def load_mlflow_model(uri: str, *, tracking_uri: str | None = None,
         ``source`` is the pinned URI (``models:/name/3``), ``sha256`` the digest of the
         downloaded artifact, ``estimator`` the raw model, ``predict_fn`` the pyfunc scorer.
     """
+    if ref is None and not uri.startswith("mlflow-artifacts:/"):
+        require_existing_store(resolve_tracking_uri(tracking_uri), uri)
     with using_tracking(tracking_uri) as resolved:
         if ref is None:
             ref = (ModelRef(given=uri, pinned_uri=uri) if uri.startswith("mlflow-artifacts:/")
