@@ -17,8 +17,9 @@ from pydantic import BaseModel, ValidationError
 
 from cxaudit.checks.registry import load_registry
 from cxaudit.errors import PolicyError, PolicyProblem
+from cxaudit.policy.bounds import check_problems, section_problems
 from cxaudit.policy.model import ConsentSpec, DataSpec, Policy, PolicyEnvelope, System
-from cxaudit.policy.yamlmarks import dotted, load_with_marks
+from cxaudit.policy.yamlmarks import UnreadableFile, clip, dotted, read_yaml, shown
 from cxaudit.resources import builtin_packs
 
 _SECTIONS = ("system", "data", "consent")
@@ -30,12 +31,27 @@ class _Layer:
     data: dict[str, Any]
     locations: dict[tuple[Any, ...], tuple[int, int]]
     raw: bytes
+    _by_check: dict[int, dict[tuple[Any, ...], tuple[int, int]]] | None = None
+
+    def check_locations(self, index: int) -> dict[tuple[Any, ...], tuple[int, int]]:
+        """Locations under ``checks[index]`` (indexed once: loading stays linear)."""
+        if self._by_check is None:
+            self._by_check = {}
+            for path, where in self.locations.items():
+                if len(path) >= 2 and path[0] == "checks" and isinstance(path[1], int):
+                    self._by_check.setdefault(path[1], {})[path] = where
+        return self._by_check.get(index, {})
+
+
+#: Most files one policy may read through `extends` (itself included).
+MAX_LAYERS = 32
 
 
 @dataclass
 class _Resolution:
     layers: list[_Layer] = field(default_factory=list)
     problems: list[PolicyProblem] = field(default_factory=list)
+    reads: int = 0
 
 
 def _problem(file: str, where: tuple[int, int] | None, path: tuple[Any, ...], message: str,
@@ -46,51 +62,52 @@ def _problem(file: str, where: tuple[int, int] | None, path: tuple[Any, ...], me
 
 
 def _read_layer(path: Path, res: _Resolution, *, referenced_from: str | None = None) -> _Layer | None:
-    shown = str(path)
+    shown_path = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        raw, data, locations, problems = read_yaml(path, what="policy file")
+    except UnreadableFile as exc:
         where = f" (extended from {referenced_from})" if referenced_from else ""
-        res.problems.append(PolicyProblem(file=shown, line=None, column=None, path="",
-                                          message=f"policy file not found{where}",
-                                          hint="check the path, or run `cxaudit policy list` "
-                                               "for the built-in packs"))
+        problem = exc.problem(shown_path, where)
+        if exc.missing:
+            problem.hint = "check the path, or run `cxaudit policy list` for the built-in packs"
+        res.problems.append(problem)
         return None
-    except OSError as exc:
-        res.problems.append(PolicyProblem(file=shown, line=None, column=None, path="",
-                                          message=f"cannot read the policy file: {exc.strerror}"))
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        res.problems.append(PolicyProblem(file=shown, line=None, column=None, path="",
-                                          message=f"not UTF-8 text (byte {exc.start})",
-                                          hint="save the policy as UTF-8 YAML"))
-        return None
-    data, locations, problems = load_with_marks(text, shown)
     res.problems.extend(problems)
     if problems and data is None:
         return None
     if data is None:
-        res.problems.append(PolicyProblem(file=shown, line=None, column=None, path="",
+        res.problems.append(PolicyProblem(file=shown_path, line=None, column=None, path="",
                                           message="the policy file is empty",
                                           hint="start from `cxaudit policy show` or the README"))
         return None
     if not isinstance(data, dict):
-        res.problems.append(_problem(shown, locations.get(()), (),
+        res.problems.append(_problem(shown_path, locations.get(()), (),
                                      f"a policy is a YAML mapping, not a {type(data).__name__}",
                                      "start the file with `cxaudit: 1`"))
         return None
-    return _Layer(file=shown, data=data, locations=locations, raw=raw)
+    return _Layer(file=shown_path, data=data, locations=locations, raw=raw)
 
 
 def _resolve(path: Path, res: _Resolution, stack: tuple[Path, ...],
              referenced_from: str | None = None) -> None:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        resolved = path.absolute()
     if resolved in stack:
         cycle = " -> ".join(str(p) for p in (*stack, resolved))
-        res.problems.append(PolicyProblem(file=str(path), line=None, column=None, path="extends",
-                                          message=f"`extends` forms a cycle: {cycle}"))
+        res.problems.append(PolicyProblem(file=referenced_from or str(path), line=None,
+                                          column=None, path="extends",
+                                          message=f"`extends` forms a cycle: {cycle}",
+                                          hint="remove one of the `extends` entries"))
+        return
+    res.reads += 1
+    if res.reads > MAX_LAYERS:
+        if res.reads == MAX_LAYERS + 1:
+            res.problems.append(PolicyProblem(
+                file=referenced_from or str(path), line=None, column=None, path="extends",
+                message=f"`extends` reads more than {MAX_LAYERS} files",
+                hint="extend a few packs or files; check for files extended many times"))
         return
     layer = _read_layer(path, res, referenced_from=referenced_from)
     if layer is None:
@@ -109,6 +126,11 @@ def _resolve(path: Path, res: _Resolution, stack: tuple[Path, ...],
             res.problems.append(_problem(layer.file, where, ("extends", index),
                                          "each `extends` entry is a pack name or a path"))
             continue
+        if not ref.strip():
+            res.problems.append(_problem(layer.file, where, ("extends", index),
+                                         "an `extends` entry is empty",
+                                         "name a built-in pack or a .yaml file"))
+            continue
         if ref in packs:
             target = packs[ref]
         elif ref.endswith((".yaml", ".yml")) or "/" in ref:
@@ -118,10 +140,15 @@ def _resolve(path: Path, res: _Resolution, stack: tuple[Path, ...],
             hint = (f"did you mean {', '.join(close)}?" if close
                     else f"built-in packs: {', '.join(packs) or 'none'}; or give a path ending in .yaml")
             res.problems.append(_problem(layer.file, where, ("extends", index),
-                                         f"unknown policy pack {ref!r}", hint))
+                                         f"unknown policy pack {shown(ref)}", hint))
             continue
-        _resolve(target, res, (*stack, resolved), referenced_from=layer.file)
+        _resolve(target, res, (*stack, resolved),
+                 referenced_from=_at(layer.file, where))
     res.layers.append(layer)
+
+
+def _at(file: str, where: tuple[int, int] | None) -> str:
+    return f"{file}:{where[0]}:{where[1]}" if where else file
 
 
 def _locate(locs: dict[tuple[Any, ...], tuple[str, tuple[int, int]]], path: tuple[Any, ...]
@@ -182,10 +209,10 @@ def _validation_problems(exc: ValidationError, model: type[BaseModel], prefix: t
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
         if error["type"] == "extra_forbidden":
-            message = f"unknown key `{loc[-1]}`"
+            message = f"unknown key `{shown(loc[-1])[1:-1] if isinstance(loc[-1], str) else loc[-1]}`"
         elif error["type"] == "missing":
             message = f"`{loc[-1]}` is required"
-        problems.append(_problem(file or default_file, where, path, message,
+        problems.append(_problem(file or default_file, where, path, clip(message),
                                  _hint_for(error, model, loc)))
     return problems
 
@@ -229,8 +256,8 @@ def _validate_check(layer: _Layer, index: int, raw: Any, out_index: int,
                     problems: list[PolicyProblem]) -> Any:
     registry = load_registry()
     prefix = ("checks", index)
-    locs = {p: (layer.file, w) for p, w in layer.locations.items()}
-    where = layer.locations.get(prefix)
+    own = layer.check_locations(index)
+    where = own.get(prefix)
     if not isinstance(raw, dict):
         problems.append(_problem(layer.file, where, prefix, "a check is a mapping with `id` and `type`"))
         return None
@@ -241,20 +268,51 @@ def _validate_check(layer: _Layer, index: int, raw: Any, out_index: int,
         return None
     cls = registry.get(check_type)
     if cls is None:
-        close = registry.closest(check_type)
+        close = registry.closest(check_type[:200])
         hint = (f"did you mean {', '.join(close)}?" if close
                 else "run `cxaudit explain --list` for the check types")
         broken = [name for name in registry.broken if check_type.split(".")[0] in name]
         if broken:
             hint += f" (plugin(s) {', '.join(broken)} failed to load: see `cxaudit explain --list`)"
-        problems.append(_problem(layer.file, layer.locations.get((*prefix, "type")), (*prefix, "type"),
-                                 f"unknown check type {check_type!r}", hint))
+        problems.append(_problem(layer.file, own.get((*prefix, "type")), (*prefix, "type"),
+                                 f"unknown check type {shown(check_type)}", hint))
         return None
+    locs = {p: (layer.file, w) for p, w in own.items()}
+    for p in ((), ("checks",)):
+        if p in layer.locations:
+            locs[p] = (layer.file, layer.locations[p])
     try:
-        return cls.params_model.model_validate(raw)
+        params = cls.params_model.model_validate(raw)
     except ValidationError as exc:
         problems.extend(_validation_problems(exc, cls.params_model, prefix, locs, layer.file))
         return None
+    bad = check_problems(params, raw)
+    for found in bad:
+        path = (*prefix, *found.path)
+        file, at = _locate(locs, path)
+        problems.append(_problem(file or layer.file, at, path, found.message, found.hint))
+    return None if bad else params
+
+
+def _duplicate_ids(layer: _Layer) -> list[PolicyProblem]:
+    """Check ids repeated inside one file, with both lines."""
+    problems = []
+    first: dict[str, int] = {}
+    checks = layer.data.get("checks")
+    for index, check in enumerate(checks if isinstance(checks, list) else []):
+        if not (isinstance(check, dict) and isinstance(check.get("id"), str)):
+            continue
+        key = check["id"]
+        if key in first:
+            where = layer.locations.get(("checks", index, "id"))
+            before = layer.locations.get(("checks", first[key], "id"))
+            also = f"checks[{first[key]}]" + (f" at line {before[0]}" if before else "")
+            problems.append(_problem(layer.file, where, ("checks", index, "id"),
+                                     f"duplicate check id {shown(key)} (also {also})",
+                                     "give every check its own id"))
+        else:
+            first[key] = index
+    return problems
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -274,16 +332,12 @@ def load_policy(path: str | Path) -> Policy:
     except ValidationError as exc:
         problems.extend(_validation_problems(exc, PolicyEnvelope, (), locs, top.file))
 
-    ids_in_top: dict[str, int] = {}
-    for index, check in enumerate(top.data.get("checks") or []):
-        if isinstance(check, dict) and isinstance(check.get("id"), str):
-            if check["id"] in ids_in_top:
-                problems.append(_problem(top.file, top.locations.get(("checks", index, "id")),
-                                         ("checks", index, "id"),
-                                         f"duplicate check id {check['id']!r} "
-                                         f"(also checks[{ids_in_top[check['id']]}])",
-                                         "give every check its own id"))
-            ids_in_top[check["id"]] = index
+    for layer in res.layers:
+        problems.extend(_duplicate_ids(layer))
+    if envelope is not None:
+        for found in section_problems(envelope):
+            file, at = _locate(locs, found.path)
+            problems.append(_problem(file or top.file, at, found.path, found.message, found.hint))
     if not isinstance(top.data.get("checks", []), list):
         problems.append(_problem(top.file, top.locations.get(("checks",)), ("checks",),
                                  "`checks` is a list of check declarations"))
@@ -295,9 +349,8 @@ def load_policy(path: str | Path) -> Policy:
         params = _validate_check(layer, index, raw, out_index, problems)
         if params is not None:
             validated.append(params)
-            for p, (line, col) in layer.locations.items():
-                if p[:2] == ("checks", index):
-                    check_locations[("checks", params.id, *p[2:])] = (layer.file, line, col)
+            for p, (line, col) in layer.check_locations(index).items():
+                check_locations[("checks", params.id, *p[2:])] = (layer.file, line, col)
     if problems or envelope is None:
         raise PolicyError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0)))
 

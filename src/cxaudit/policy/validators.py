@@ -9,9 +9,11 @@ def known_time_zone(value: str | None) -> str | None:
         return value
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    from cxaudit.policy.yamlmarks import shown
+
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as UTC "
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {shown(value)}; use an IANA name such as UTC "
                          "or Europe/Paris") from None
     return value
