@@ -183,26 +183,34 @@ def load_waivers(path: str | Path) -> tuple[Waiver, ...]:
         With ``FILE:LINE:COL`` for every invalid waiver.
     """
     from cxaudit.errors import PolicyError, PolicyProblem
-    from cxaudit.policy.yamlmarks import load_with_marks
+    from cxaudit.policy.yamlmarks import MAX_SHOWN, UnreadableFile, read_yaml
+
+    def cut(part: Any) -> str:  # keys come from the file: a 1 MB key is not echoed
+        text = str(part)
+        return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}…({len(text):,} characters)"
 
     path = Path(path)
-    shown = str(path)
+    shown_path = str(path)
 
     def problem(message: str, where: tuple[int, int] | None = None, at: str = "",
                 hint: str | None = None) -> PolicyProblem:
         line, col = where or (None, None)
-        return PolicyProblem(file=shown, line=line, column=col, path=at, message=message,
-                             hint=hint)
+        return PolicyProblem(file=shown_path, line=line, column=col, path=at,
+                             message=message[:1000], hint=hint)
 
-    if not path.is_file():
-        raise PolicyError([problem("waivers file not found", hint="check the --waivers path")])
+    # Only a regular file of at most 5 MB is read, without YAML aliases (billion laughs).
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError([problem("not UTF-8 text", hint="save it as UTF-8 YAML")]) from None
-    data, marks, problems = load_with_marks(text, shown)
+        _, data, marks, problems = read_yaml(path, what="waivers file")
+    except UnreadableFile as exc:
+        found = exc.problem(shown_path)
+        if exc.missing:
+            found.hint = "check the --waivers path"
+        raise PolicyError([found]) from None
     if problems:
         raise PolicyError(problems)
+    if data is None:
+        raise PolicyError([problem("the waivers file is empty",
+                                   hint="start it with `waivers:` and a `- check: …` item")])
     prefix: tuple[Any, ...] = ()
     if isinstance(data, dict) and set(data) <= {"cxaudit", "waivers"} and "waivers" in data:
         data, prefix = data["waivers"], ("waivers",)
@@ -222,9 +230,9 @@ def load_waivers(path: str | Path) -> tuple[Waiver, ...]:
                 if error["type"] == "missing":
                     message = f"`{error['loc'][-1]}` is required"
                 elif error["type"] == "extra_forbidden":
-                    message = (f"unknown key `{error['loc'][-1]}` (valid: "
+                    message = (f"unknown key `{cut(error['loc'][-1])}` (valid: "
                                f"{', '.join(Waiver.model_fields)})")
-                problems.append(problem(message, where, ".".join(str(p) for p in loc)))
+                problems.append(problem(message, where, ".".join(cut(p) for p in loc)))
     if problems:
         raise PolicyError(problems)
     return tuple(found)
