@@ -93,6 +93,33 @@ def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
                        metrics=outcome.metrics, details=outcome.details)
 
 
+#: Keys of a check's details whose values depend on the run (wall times, hosts, clocks),
+#: not on the audited inputs: moved into ``run`` (which the audit digest excludes), so two
+#: runs of the same audit have the same digest and a sign-off of one counts for the other.
+RUN_DEPENDENT_KEYS = frozenset({"seconds", "timings", "elapsed", "elapsed_s", "duration_s",
+                                "wall_seconds", "host", "hostname", "pid", "started_at",
+                                "finished_at"})
+
+
+def split_run_details(details: Any) -> tuple[Any, dict[str, Any]]:
+    """``(details without run-dependent keys, those keys by dotted path)``."""
+    moved: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> Any:
+        if not isinstance(value, dict):
+            return value
+        kept = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in RUN_DEPENDENT_KEYS:
+                moved[where] = item
+            else:
+                kept[key] = walk(item, where)
+        return kept
+
+    return walk(details, ""), moved
+
+
 def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[CheckResult, ...]:
     """Run every declared check in policy order; ``progress(done, total, check_id)``."""
     results = []
@@ -100,6 +127,10 @@ def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[Che
     for index, params in enumerate(ctx.policy.checks):
         started = time.perf_counter()
         result = run_check(params, ctx)
+        details, run_dependent = split_run_details(result.details)
+        if run_dependent:
+            result = result.model_copy(update={"details": details})
+            ctx.notes.setdefault("check_timings", {})[params.id] = run_dependent
         seconds = round(time.perf_counter() - started, 3)
         ctx.notes.setdefault("check_seconds", {})[params.id] = seconds
         LOGGER.info("check %s: %s in %.2f s", params.id, result.status.value, seconds,
@@ -260,7 +291,11 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
              "engine": engine.name,
              # Where the time went: wall seconds per check (the context's derived columns and
              # model predictions are computed once, before the first check, and not in these).
-             "check_seconds": dict(ctx.notes.get("check_seconds", {}))},
+             "check_seconds": dict(ctx.notes.get("check_seconds", {})),
+             # Run-dependent parts of checks' details (e.g. SHAP timings), kept out of
+             # checks[] so the audit digest is the same for every run of the same audit.
+             **({"check_timings": dict(ctx.notes["check_timings"])}
+                if ctx.notes.get("check_timings") else {})},
     )
 
 

@@ -41,3 +41,30 @@ def test_two_audits_of_the_same_inputs_are_byte_identical_but_for_run(tmp_path: 
     assert _without_run(other) != _without_run(first)
     # Apart from the run block, the serialisation is also the one to_json writes.
     assert first.startswith("{\n") and first.endswith("}\n")
+
+
+def test_every_check_family_twice_gives_the_same_audit_outside_run(tmp_path: Path) -> None:
+    """Issue 16, "one audit, one digest": the demo's audit (bias, consent, data, explain with
+    SHAP timings, governance, privacy) plus the EEOC pack's check, run twice: the bytes of
+    audit.json outside ``run`` and the audit digest are the same, and the timings are in run."""
+    from cxaudit.demo import build_demo
+    from cxaudit.evidence.manifest import audit_digest
+
+    files = build_demo(tmp_path / "demo")
+    policy = files.policy.read_text(encoding="utf-8") + (
+        "  - id: practical-significance\n    type: eeoc.practical_significance\n"
+        "    severity: warn\n")
+    files.policy.write_text(policy, encoding="utf-8")
+    inputs = AuditInputs(policy=str(files.policy), data=str(files.data), model=str(files.model),
+                         consent=str(files.consent), reference=str(files.reference),
+                         trust_model=True, seed=3)
+    first, second = audit(inputs), audit(inputs)
+    families = {c.type.split(".")[0] for c in first.checks}
+    assert {"bias", "consent", "data", "eeoc", "explain", "governance", "privacy"} <= families
+    one, two = (_audit_json(r, tmp_path / name) for r, name in ((first, "one"), (second, "two")))
+    assert _without_run(one) == _without_run(two)
+    assert audit_digest(first) == audit_digest(second)
+    # SHAP timings differ from run to run: they live in run, never in checks[].details.
+    assert "seconds" not in one.split('"run": {')[0]
+    timings = json.loads(one)["run"]["check_timings"]
+    assert any(c.type.startswith("explain.") and c.id in timings for c in first.checks)
