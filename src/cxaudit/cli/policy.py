@@ -83,17 +83,29 @@ def show(pack: str, as_yaml: bool) -> None:
     from cxaudit.resources import builtin_packs
 
     packs = builtin_packs()
-    path = packs.get(pack) or (Path(pack) if Path(pack).is_file() else None)
+    looks_like_a_file = Path(pack).exists() or pack.endswith((".yaml", ".yml")) or "/" in pack
+    path = packs.get(pack) or (Path(pack) if looks_like_a_file else None)
     if path is None:
-        raise InputError(f"unknown policy pack {pack!r}",
-                         hint=f"built-in packs: {', '.join(packs)}")
-    if as_yaml:
-        click.echo(path.read_text(encoding="utf-8"), nl=False)
-        return
-    import yaml
+        from cxaudit.policy.yamlmarks import shown
 
+        raise InputError(f"unknown policy pack {shown(pack)}",
+                         hint=f"built-in packs: {', '.join(packs)}")
+    from cxaudit.errors import PolicyError
+    from cxaudit.policy.yamlmarks import UnreadableFile, decode_yaml, read_regular_file, read_yaml
+
+    if as_yaml:
+        try:
+            text = decode_yaml(read_regular_file(path))
+        except UnreadableFile as exc:
+            raise PolicyError([exc.problem(str(path))]) from None
+        click.echo(text, nl=False)
+        return
     loaded = load_pack(pack) if pack in packs else load_policy(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        _, raw, _, _ = read_yaml(path)
+    except UnreadableFile as exc:  # replaced since it was loaded
+        raise PolicyError([exc.problem(str(path))]) from None
+    raw = raw if isinstance(raw, dict) else {}
     click.echo(f"{pack}: {str(raw.get('description') or '').strip()}")
     click.echo(f"  file: {path}")
     if loaded.extends and pack not in packs:
