@@ -9,6 +9,13 @@ import pytest
 from cxaudit.resources import demo_dataset
 
 
+@pytest.fixture(autouse=True)
+def _id_key(monkeypatch) -> None:
+    """A test key for hashed ids: without one, reports list no example ids at all (issue 15).
+    Tests of the keyless behaviour remove it with ``monkeypatch.delenv``."""
+    monkeypatch.setenv("CXAUDIT_ID_SALT", "cxaudit-test-suite-id-key")
+
+
 @pytest.fixture(scope="session")
 def telco_path() -> Path:
     """The real telecom churn table shipped with the package."""

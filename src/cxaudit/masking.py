@@ -1,10 +1,12 @@
 """Keep personal data out of reports, logs and error messages.
 
-Customer ids are replaced by salted hashes (HMAC-SHA-256, first 12 hex digits):
-stable within an audit so findings can be cross-referenced, useless for
-re-identification without the salt. Set ``CXAUDIT_ID_SALT`` to a secret to
-make the hashes unlinkable across organisations; the default salt is fixed so
-that reports stay deterministic.
+Customer ids are shown only as keyed hashes (HMAC-SHA-256, first 12 hex digits), and
+only when the user provides the key: ``CXAUDIT_ID_SALT`` (a secret) or a key file the
+policy names (``data.id_key_file``). The key is never written to a report. With the
+same key, reruns give the same hashes (byte-identical reports) and findings can be
+cross-referenced; without the key the hashes cannot be reversed by trying every id.
+Without a key, reports carry no per-customer identifier at all, only counts
+(a public default key would let anyone recover numeric ids by brute force).
 """
 
 from __future__ import annotations
@@ -12,24 +14,58 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-DEFAULT_SALT = "cxaudit-default-salt"
+#: The environment variable holding the id key (the name predates "key").
+ID_KEY_ENV = "CXAUDIT_ID_SALT"
+#: How to turn examples on, for reports and summaries that show only counts.
+EXAMPLES_HINT = ("examples of ids are hidden: set CXAUDIT_ID_SALT to a secret, or name a key "
+                 "file in the policy (data.id_key_file), to list them as keyed hashes")
+#: Shown where a single id would appear, when there is no key.
+HIDDEN_ID = "id:(hidden)"
+_KEY: ContextVar[bytes | None] = ContextVar("cxaudit_id_key", default=None)
 
 
-def _salt() -> bytes:
-    return os.environ.get("CXAUDIT_ID_SALT", DEFAULT_SALT).encode()
+def id_key() -> bytes | None:
+    """The key ids are hashed with: the audit's (policy key file), else $CXAUDIT_ID_SALT."""
+    key = _KEY.get()
+    if key:
+        return key
+    configured = os.environ.get(ID_KEY_ENV, "")
+    return configured.encode() if configured else None
+
+
+@contextmanager
+def using_id_key(key: bytes | None) -> Iterator[None]:
+    """Hash ids with ``key`` inside the block (None: the environment's key, if any)."""
+    token = _KEY.set(key)
+    try:
+        yield
+    finally:
+        _KEY.reset(token)
+
+
+def examples_enabled() -> bool:
+    """True when a key is set, so reports may list hashed example ids."""
+    return id_key() is not None
 
 
 def hash_id(value: Any) -> str:
-    """Salted hash of a customer id: ``id:3f2a9c0b1d4e``."""
-    digest = hmac.new(_salt(), str(value).encode(), hashlib.sha256).hexdigest()
+    """Keyed hash of a customer id, ``id:3f2a9c0b1d4e``; ``id:(hidden)`` without a key."""
+    key = id_key()
+    if key is None:
+        return HIDDEN_ID
+    digest = hmac.new(key, str(value).encode(), hashlib.sha256).hexdigest()
     return f"id:{digest[:12]}"
 
 
 def hash_ids(values: Iterable[Any], limit: int = 5) -> list[str]:
-    """Hashes of the first ``limit`` ids, for examples in findings."""
+    """Hashes of the first ``limit`` ids, for examples in findings; none without a key."""
+    if id_key() is None:
+        return []
     out = []
     for value in values:
         if len(out) >= limit:

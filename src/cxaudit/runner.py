@@ -165,17 +165,56 @@ def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any)
                        detail={k: v for k, v in detail.items() if v is not None})
 
 
+#: Largest id key file read (a key is a few dozen bytes; anything bigger is not a key).
+ID_KEY_MAX_BYTES = 4096
+
+
+def id_key_of(policy: Any) -> bytes | None:
+    """The id key the policy names (``data.id_key_file``), read from a regular file.
+
+    None when the policy names none (the environment's ``CXAUDIT_ID_SALT`` then applies).
+    """
+    name = getattr(policy.data, "id_key_file", None)
+    if not name:
+        return None
+    where = policy.locate("data", "id_key_file")
+    path = Path(name)
+    if not path.is_absolute():
+        path = Path(policy.source).parent / path
+    if not path.is_file():
+        raise InputError(f"{where}: the id key file {path.name} is not a regular file "
+                         "(missing, a folder or a special file)",
+                         hint="create it with e.g. `openssl rand -hex 32 > FILE`")
+    if path.stat().st_size > ID_KEY_MAX_BYTES:
+        raise InputError(f"{where}: the id key file {path.name} is larger than "
+                         f"{ID_KEY_MAX_BYTES} bytes, so it is not a key",
+                         hint="a key is a random secret of 16 to 64 bytes")
+    key = path.read_bytes().strip()
+    if len(key) < 16:
+        raise InputError(f"{where}: the id key in {path.name} is shorter than 16 bytes, "
+                         "too short to keep hashed ids from being recovered",
+                         hint="create it with e.g. `openssl rand -hex 32 > FILE`")
+    return key
+
+
 def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     """Run a whole audit from files; raise :class:`InputError` for bad input."""
+    from cxaudit.masking import using_id_key
+    from cxaudit.policy.loader import load_policy
+
+    policy = load_policy(inputs.policy)
+    with using_id_key(id_key_of(policy)):
+        return _audit_files(inputs, policy, progress)
+
+
+def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None) -> AuditResult:
     from cxaudit.engines import get_engine
     from cxaudit.evidence.waivers import load_waivers
     from cxaudit.loaders.data import read_table
     from cxaudit.loaders.model import load_model
-    from cxaudit.policy.loader import load_policy
 
     started = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    policy = load_policy(inputs.policy)
     engine = get_engine(inputs.engine or policy.engine or "local")
     ids = [policy.data.id] if policy.data.id else []  # read as text: 00123 is not 123
     frame = engine.read_table(inputs.data, role="data", text_columns=ids)
@@ -234,8 +273,21 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
                  started: datetime | None = None, clock: float | None = None,
                  progress: Progress | None = None, waivers: tuple[Any, ...] = ()) -> AuditResult:
     """Run an audit on already-loaded inputs (used by the CLI, the demo and MLflow)."""
+    from cxaudit.masking import using_id_key
+
+    with using_id_key(id_key_of(policy)):
+        return _audit_loaded(policy, frame, engine=engine, model=model, consent=consent,
+                             reference=reference, seed=seed, records=records, started=started,
+                             clock=clock, progress=progress, waivers=waivers)
+
+
+def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: Any,
+                  reference: Any, seed: int, records: dict[str, InputRecord] | None,
+                  started: datetime | None, clock: float | None, progress: Progress | None,
+                  waivers: tuple[Any, ...]) -> AuditResult:
     from cxaudit.context import build_context
     from cxaudit.evidence.waivers import apply_waivers, verdict_with_waivers
+    from cxaudit.masking import EXAMPLES_HINT, examples_enabled
 
     started = started or datetime.now(timezone.utc)
     clock = clock if clock is not None else time.perf_counter()
@@ -282,7 +334,9 @@ def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, con
         system=policy.system.model_dump(mode="json", exclude_none=True),
         checks=results,
         inputs=inputs,
-        settings={"seed": seed, **approval_settings},
+        # Whether reports may list keyed hashes of ids (never the key, nor where it is).
+        settings={"seed": seed, "id_examples": ("keyed hashes" if examples_enabled()
+                                                else EXAMPLES_HINT), **approval_settings},
         versions=package_versions(),
         waivers=waiver_report,
         run={"started_at": started.isoformat(timespec="seconds"),

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cxaudit.masking import hash_id, mask_value
+from cxaudit.masking import hash_ids, mask_value
 
 #: Expectation fields cxaudit sets itself; a policy may not.
 RESERVED_KWARGS = frozenset({"id", "result_format", "rendered_content", "batch_id", "windows"})
@@ -345,8 +345,9 @@ def fold(result: Any, frame: Any, id_column: str | None) -> GxRun:
         masked["observed_value"] = mask_observed(raw["observed_value"])
     if raw.get("partial_unexpected_list"):
         is_id = column is not None and column == id_column
-        masked["examples"] = [hash_id(v) if is_id else mask_example(v)
-                              for v in raw["partial_unexpected_list"][:EXAMPLES]]
+        shown = raw["partial_unexpected_list"][:EXAMPLES]
+        masked["examples"] = (hash_ids(shown, limit=EXAMPLES) if is_id
+                              else [mask_example(v) for v in shown])
     rows = raw.get("partial_unexpected_index_list")
     if rows and id_column is not None:
         masked["example_ids"] = _hashed_ids(frame, id_column, rows)
@@ -375,10 +376,10 @@ def _hashed_ids(frame: Any, id_column: str, rows: list[Any]) -> list[str]:
     """Hashed ids of example rows: GX gives row labels (pandas) or {id column: id} (Spark)."""
     named = [r[id_column] for r in rows[:EXAMPLES] if isinstance(r, dict) and id_column in r]
     if named or not _is_pandas(frame):
-        return [hash_id(v) for v in named]
+        return hash_ids(named, limit=EXAMPLES)
     labels = [r for r in rows[:EXAMPLES] if not isinstance(r, dict)]
     try:
-        return [hash_id(v) for v in frame.loc[labels, id_column].tolist()]
+        return hash_ids(frame.loc[labels, id_column].tolist(), limit=EXAMPLES)
     except (KeyError, TypeError):
         return []
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxaudit.masking import hash_id, mask_value
+from cxaudit.masking import examples_enabled, hash_id, mask_value
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,6 @@ class ReasonWriter:
 
     def customer(self, row: int) -> str | None:
         """Hashed id of the sampled row's customer (None without an id column)."""
-        if self.id_column is None or self.id_column not in self.rows:
+        if self.id_column is None or self.id_column not in self.rows or not examples_enabled():
             return None
         return hash_id(self.rows[self.id_column].iloc[row])

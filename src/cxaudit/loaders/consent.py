@@ -33,7 +33,7 @@ from cxaudit.consent.vocabulary import (
 from cxaudit.errors import DataError
 from cxaudit.loaders.data import iter_table, missing_column_error, read_table
 from cxaudit.loaders.timestamps import Times, parse_column, row_list, rows_from
-from cxaudit.masking import hash_id, mask_value
+from cxaudit.masking import examples_enabled, hash_id, mask_value
 
 ATTRS_KEY = "cxaudit_ledger"
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -45,7 +45,7 @@ def _bad(where: str, column: str, rows: np.ndarray, problem: str, hint: str,
     shown = ""
     if values is not None:
         shown = ": " + ", ".join(repr(mask_value(values.iloc[int(r)])) for r in rows[:3])
-    elif ids is not None:
+    elif ids is not None and examples_enabled():
         shown = " (subjects " + ", ".join(hash_id(ids.iloc[int(r)]) for r in rows[:3]) + ")"
     return DataError(f"{where}: column {column!r}: {len(rows)} row(s) {problem} "
                      f"({row_list(rows)}{shown})", hint=hint)

@@ -116,6 +116,12 @@ class DataSpec(_Section):
     """Which columns mean what in the audited data."""
 
     id: str | None = Field(default=None, description="Customer id column (hashed in outputs).")
+    id_key_file: str | None = Field(
+        default=None,
+        description="File holding the secret key customer ids are hashed with in reports "
+        "(relative to the policy; never written to a report). Without it, or "
+        "CXAUDIT_ID_SALT, reports show no per-customer identifier, only counts.",
+    )
     label: str | None = Field(default=None, description="Observed outcome column.")
     positive: str | int | float | bool | list[str | int | float | bool] | None = Field(
         default=None,

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
 from cxaudit.checks.data_quality._common import plural
 from cxaudit.context import AuditContext
-from cxaudit.masking import hash_id
+from cxaudit.masking import EXAMPLES_HINT, hash_ids
 from cxaudit.policy.validators import known_time_zone
 from cxaudit.result import Metric, Status
 
@@ -71,12 +71,16 @@ class Duplicates(Check):
             Metric(name="duplicate_rows", value=float(repeated), n=rows),
             Metric(name="duplicated_keys", value=float(keys), n=rows),
         )
-        hashed = [hash_id("|".join(str(v) for v in key)) for key in examples]
+        hashed = hash_ids(["|".join(str(v) for v in key) for key in examples],
+                          limit=len(examples))
         details = {"columns": columns, "examples": hashed}
+        if examples and not hashed:
+            details["examples_hidden"] = EXAMPLES_HINT
         if not ok:
+            shown = f", e.g. {', '.join(hashed[:3])}" if hashed else ""
             return CheckOutcome(status=Status.FAIL, metrics=metrics, details=details, summary=(
                 f"{plural(repeated, 'row')} ({rate:.2%}) are {what} ({plural(keys, 'key')} "
-                f"affected, e.g. {', '.join(hashed[:3])}); at most {params.max_rate:.2%} allowed."))
+                f"affected{shown}); at most {params.max_rate:.2%} allowed."))
         return CheckOutcome(status=Status.PASS, metrics=metrics, details=details, summary=(
             f"{plural(repeated, 'row')} ({rate:.2%}) are {what}; at most "
             f"{params.max_rate:.2%} allowed."))
