@@ -21,12 +21,19 @@ FORMATS = {
 }
 
 
-def render(result: AuditResult, fmt: str, *, templates: Path | None = None) -> str | bytes:
-    """Render ``result`` in one format (bytes for PDF)."""
+def render(result: AuditResult, fmt: str, *, templates: Path | None = None,
+           baseline: AuditResult | None = None,
+           report_dir: str | Path | None = None) -> str | bytes:
+    """Render ``result`` in one format (bytes for PDF).
+
+    ``baseline``: an earlier audit, for the "since the baseline" panel of the
+    HTML, PDF and Markdown reports. ``report_dir``: the report folder, whose
+    approvals log fills the sign-off block.
+    """
     if fmt == "pdf":
         from cxaudit.render.pdf import render_pdf
 
-        return render_pdf(result, templates=templates)
+        return render_pdf(result, templates=templates, baseline=baseline, report_dir=report_dir)
     if fmt == "model-card":
         from cxaudit.render.model_card import render_model_card_markdown
 
@@ -37,16 +44,23 @@ def render(result: AuditResult, fmt: str, *, templates: Path | None = None) -> s
         from cxaudit.render.junit import render_junit
 
         return render_junit(result)
+    if fmt == "html":
+        from cxaudit.render.html import render_html
+
+        return render_html(result, templates=templates, baseline=baseline, report_dir=report_dir)
     from cxaudit.render.templated import render_template
 
-    return render_template(result, fmt, templates=templates)
+    return render_template(result, fmt, templates=templates, baseline=baseline,
+                           report_dir=report_dir)
 
 
 def write_reports(result: AuditResult, out_dir: str | Path, formats: list[str], *,
-                  templates: Path | None = None) -> dict[str, Path]:
+                  templates: Path | None = None,
+                  baseline: AuditResult | None = None) -> dict[str, Path]:
     """Render every format first, then write each file atomically."""
     out = Path(out_dir)
-    rendered = {fmt: render(result, fmt, templates=templates) for fmt in formats}
+    rendered = {fmt: render(result, fmt, templates=templates, baseline=baseline,
+                            report_dir=out if out.is_dir() else None) for fmt in formats}
     out.mkdir(parents=True, exist_ok=True)
     if "model-card" in formats:
         from cxaudit.render.model_card import model_card_json
