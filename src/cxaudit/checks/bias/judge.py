@@ -200,7 +200,8 @@ def outcome(rows: list[dict[str, Any]], *, title: str, what: str, threshold: Thr
     fails, undecided, short = (by_status[s] for s in _STATUS_ORDER)
     refs = {r["reference"] for r in fails or undecided}
     one_ref = len(refs) == 1
-    against = f" against {next(iter(refs))}" if one_ref else ""
+    only = next(iter(refs)) if one_ref else None
+    against = f" (reference: {only})" if only and only not in what else ""
     tail = ""
     if short:
         tail = f" {len(short)} group(s) could not be judged (insufficient data)."
