@@ -44,6 +44,9 @@ def parse_formats(value: str) -> list[str]:
               help="Computation engine (default: the policy's `engine:`, else local).")
 @click.option("--templates", default=None, type=click.Path(file_okay=False, exists=True),
               help="Folder with custom report templates (copy of cxaudit's reports/).")
+@click.option("--baseline", "baseline", default=None, type=click.Path(exists=True),
+              help="Earlier report folder (or its audit.json): the report shows what is new, "
+                   "resolved and worse since then.")
 @click.option("--waivers", "waivers", default=None, type=click.Path(dir_okay=False),
               help="YAML file with more waivers (a `waivers:` list, as in the policy).")
 @click.option("--sign-key", default=None, type=click.Path(dir_okay=False),
@@ -61,7 +64,7 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str | None,
           templates: str | None, waivers: str | None, sign_key: str | None,
           trail: str | None, no_trail: bool, to_mlflow: bool = False,
-          tracking_uri: str | None = None) -> None:
+          tracking_uri: str | None = None, baseline: str | None = None) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
@@ -78,6 +81,11 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
     # Everything the bundle needs is checked before the audit runs (a bad key, trail or
     # --out is exit 2 with the previous report untouched).
     prepare_out(out, trail=trail_choice, sign_key=sign_key)
+    earlier = None
+    if baseline:  # a bad baseline is exit 2 before the audit runs
+        from cxaudit.render.html.overview import load_baseline
+
+        earlier = load_baseline(baseline)
     inputs = AuditInputs(
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
@@ -89,8 +97,15 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
         scope = using_tracking(tracking_uri)
     with scope:
         result = run_audit(inputs, progress=progress_reporter(quiet))
+    rendered = None
+    if earlier is not None:
+        from cxaudit.render import render_set
+
+        rendered = render_set(result, chosen, templates=Path(templates) if templates else None,
+                              baseline=earlier)
     bundle = write_bundle(out, result, chosen, inputs=inputs, sign_key=sign_key,
-                          trail=trail_choice, templates=Path(templates) if templates else None)
+                          trail=trail_choice, templates=Path(templates) if templates else None,
+                          rendered=rendered)
     print_summary(result, bundle.written, quiet=quiet)
     code = exit_code(result, strict=strict)
     if to_mlflow:

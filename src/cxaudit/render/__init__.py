@@ -54,6 +54,25 @@ def render(result: AuditResult, fmt: str, *, templates: Path | None = None,
                            report_dir=report_dir)
 
 
+def render_set(result: AuditResult, formats: list[str], *, templates: Path | None = None,
+               baseline: AuditResult | None = None,
+               report_dir: str | Path | None = None) -> dict[str, tuple[str, bytes]]:
+    """``{format: (file name, bytes)}`` of every report, for :func:`cxaudit.evidence.bundle.write_bundle`.
+
+    Like the bundle's own ``render_all``, with a baseline for the "since the
+    baseline" panel and a report folder whose approvals fill the sign-off block.
+    """
+    rendered: dict[str, tuple[str, bytes]] = {}
+    for fmt in formats:
+        text = render(result, fmt, templates=templates, baseline=baseline, report_dir=report_dir)
+        rendered[fmt] = (FORMATS[fmt], text.encode("utf-8") if isinstance(text, str) else text)
+    if "model-card" in formats:
+        from cxaudit.render.model_card import model_card_json
+
+        rendered["model-card-json"] = ("model-card.json", model_card_json(result).encode("utf-8"))
+    return rendered
+
+
 def write_reports(result: AuditResult, out_dir: str | Path, formats: list[str], *,
                   templates: Path | None = None,
                   baseline: AuditResult | None = None) -> dict[str, Path]:

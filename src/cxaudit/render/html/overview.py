@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cxaudit.render.html.fairness import (
@@ -116,6 +117,26 @@ def top_findings(result: AuditResult, limit: int = TOP_FINDINGS) -> list[dict[st
             seen[concern_of(chosen.type)] = seen.get(concern_of(chosen.type), 0) + 1
             picked.append(chosen)
     return [_finding(c) for c in picked]
+
+
+def load_baseline(path: str | Path) -> AuditResult:
+    """The audit in a baseline report folder (or an ``audit.json`` file itself)."""
+    from pydantic import ValidationError
+
+    from cxaudit.errors import InputError
+
+    source = Path(path)
+    if source.is_dir():
+        source = source / "audit.json"
+    try:
+        return AuditResult.from_json(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no baseline audit at {source}",
+                         hint="pass the --out folder of an earlier `cxaudit audit`") from None
+    except (ValueError, ValidationError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"{source} is not a cxaudit audit.json: {first}",
+                         hint="pass the --out folder of an earlier `cxaudit audit`") from None
 
 
 def baseline_changes(result: AuditResult, baseline: AuditResult | None) -> dict[str, Any] | None:

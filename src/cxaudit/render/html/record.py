@@ -93,9 +93,9 @@ def reproduce_command(result: AuditResult) -> str:
             parts += [flag, record.path]
     model = result.inputs.get("model")
     if model is not None and model.sha256:
-        parts += ["--model-sha256", model.sha256]
-        if (model.detail or {}).get("format") not in (None, "skops"):
-            parts.append("--trust-model")
+        # Pinned by its SHA-256, the same file may be trusted again (skops models with
+        # scikit-learn tree types need it too).
+        parts += ["--model-sha256", model.sha256, "--trust-model"]
     if "seed" in result.settings:
         parts += ["--seed", str(result.settings["seed"])]
     if result.run.get("engine"):
