@@ -157,3 +157,110 @@ def _demo_policy_text() -> str:
     import cxaudit.demo
 
     return (Path(cxaudit.demo.__file__).with_name("policy.yaml")).read_text()
+
+
+# ---- issue 15: thresholds that can fail, hostile files, linear loading -----------------
+
+def _one_check(body: str) -> str:
+    return VALID.split("checks:\n")[0] + "checks:\n  - id: c\n" + body
+
+
+@pytest.mark.parametrize("body, needle", [
+    ("    type: bias.selection_rate\n    threshold: {min: .nan}\n", "finite"),
+    ("    type: bias.selection_rate\n    threshold: {min: 0}\n", "(0, ∞)"),
+    ("    type: bias.selection_rate\n    threshold: {max: -1}\n", "(0, ∞)"),
+    ("    type: bias.selection_rate\n    compare: difference\n    threshold: {max: 1.5}\n",
+     "[0, 1]"),
+    ("    type: bias.selection_rate\n    compare: difference\n    threshold: {max: 1}\n",
+     "can never fail"),
+    ("    type: bias.mean_outcome\n    outcome: x\n    compare: difference\n"
+     "    threshold: {max: -5}\n", "[0, ∞)"),
+    ("    type: consent.expired\n    threshold: {max: 1.0}\n", "can never fail"),
+    ("    type: automation.handoff\n    threshold: {min: 0}\n", "can never fail"),
+    ("    type: automation.escalation_parity\n    threshold: {min: -0.2}\n", "ratio"),
+    ("    type: explain.stability\n    threshold: {min: 1.2}\n", "similarity"),
+    ("    type: explain.group_divergence\n    threshold: {min: -1, max: 1}\n", "can never fail"),
+    ("    type: data.label_balance\n    threshold: {min: 0, max: 2}\n", "(0, ∞)"),
+    ("    type: privacy.proxy\n    auc: {max: .inf}\n", "finite"),
+    ("    type: data.freshness\n    max_age_days: .inf\n", "finite"),
+    ("    type: bias.selection_rate\n    threshold: {min: '-Infinity'}\n", "finite"),
+])
+def test_thresholds_that_cannot_fail_are_refused(write, body, needle):
+    import re
+
+    path = write("p.yaml", _one_check(body))
+    found = problems_of(path)
+    assert len(found) == 1 and needle in found[0], found
+    assert re.match(rf"{re.escape(str(path))}:1[2-5]:\d+: checks\[0\]\.", found[0]), found
+
+
+@pytest.mark.parametrize("body", [
+    "    type: bias.selection_rate\n    threshold: {min: 0.8, max: 1.25}\n",
+    "    type: bias.selection_rate\n    compare: difference\n    threshold: {max: 0.1}\n",
+    # Differences of means are on the data's scale (prices, credit scores).
+    "    type: bias.mean_outcome\n    outcome: price\n    compare: difference\n"
+    "    threshold: {max: 25}\n",
+    "    type: consent.expired\n    threshold: {max: 0.02}\n",
+    "    type: explain.group_divergence\n    threshold: {min: -0.5}\n",
+    "    type: data.label_balance\n    threshold: {min: 0.5, max: 2}\n",
+])
+def test_thresholds_inside_their_range_load(write, body):
+    policy = load_policy(write("p.yaml", _one_check(body)))
+    assert len(policy.checks) == 1
+
+
+def test_every_builtin_pack_threshold_is_in_range():
+    from cxaudit.policy.packs import load_pack
+    from cxaudit.resources import builtin_packs
+
+    for name in builtin_packs():
+        assert load_pack(name).checks, name
+
+
+def test_aliases_are_refused_before_expansion(write):
+    laughs = "".join(f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]\n"
+                     for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    path = write("p.yaml", "cxaudit: 1\nsystem: {name: x}\na: &a [lol]\n" + laughs)
+    found = problems_of(path)
+    assert found == [f"{path}:4:8: <top>: YAML aliases (*a) are not accepted\n    hint: write "
+                     "the value out where it is needed (aliases can expand a small file into "
+                     "billions of values)"]
+
+
+def test_special_files_are_refused_without_reading(tmp_path, write):
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    assert "named pipe (FIFO), not a regular file" in problems_of(fifo)[0]  # does not block
+    path = write("p.yaml", "cxaudit: 1\nextends: [/dev/zero]\nsystem: {name: x}\n")
+    assert problems_of(path) == [
+        f"/dev/zero: <top>: the policy file is a character device, not a regular file "
+        f"(extended from {path}:2:11)\n    hint: give the path of a YAML file"]
+
+
+def test_size_cap_and_encodings(tmp_path, write):
+    from cxaudit.policy.yamlmarks import MAX_BYTES
+
+    big = write("big.yaml", VALID + "#" * MAX_BYTES)
+    assert "too large" in problems_of(big)[0]
+    bom = tmp_path / "bom.yaml"
+    bom.write_bytes(b"\xef\xbb\xbf" + VALID.encode())
+    assert load_policy(bom).system.name == "churn"  # a UTF-8 byte-order mark is fine
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(VALID.replace("churn", "caf\xe9").encode("latin-1"))
+    assert problems_of(latin)[0].startswith(f"{latin}:3:12: <top>: not UTF-8 text")
+
+
+def test_long_values_are_cut_in_messages(write):
+    found = problems_of(write("p.yaml", _one_check(f"    type: {'y' * 100_000}\n")))
+    assert len(found[0]) < 400 and "(100,000 characters)" in found[0]
+
+
+def test_duplicate_ids_in_an_extended_file_name_both_lines(write):
+    write("base.yaml", "cxaudit: 1\nchecks:\n  - id: a\n    type: data.duplicates\n"
+                       "  - id: a\n    type: data.duplicates\n")
+    path = write("p.yaml", "cxaudit: 1\nextends: [base.yaml]\nsystem: {name: x}\n")
+    found = problems_of(path)
+    assert len(found) == 1 and "base.yaml:5:5: checks[1].id: duplicate check id 'a' " \
+        "(also checks[0] at line 3)" in found[0]
