@@ -166,7 +166,7 @@ def _one_check(body: str) -> str:
 
 
 @pytest.mark.parametrize("body, needle", [
-    ("    type: bias.selection_rate\n    threshold: {min: .nan}\n", "finite"),
+    ("    type: bias.selection_rate\n    threshold: {min: .nan}\n", "never fail"),
     ("    type: bias.selection_rate\n    threshold: {min: 0}\n", "(0, ∞)"),
     ("    type: bias.selection_rate\n    threshold: {max: -1}\n", "(0, ∞)"),
     ("    type: bias.selection_rate\n    compare: difference\n    threshold: {max: 1.5}\n",
@@ -264,3 +264,13 @@ def test_duplicate_ids_in_an_extended_file_name_both_lines(write):
     found = problems_of(path)
     assert len(found) == 1 and "base.yaml:5:5: checks[1].id: duplicate check id 'a' " \
         "(also checks[0] at line 3)" in found[0]
+
+
+def test_duplicate_keys_are_reported_with_every_other_problem(write):
+    path = write("p.yaml", _one_check("    type: bias.selection_rate\n"
+                                      "    min_group_size: 30\n    min_group_size: 50\n"
+                                      "    compare: difference\n    threshold: {max: 10}\n"))
+    found = problems_of(path)
+    assert [f.split(": ")[1] for f in found] == ["checks[0].min_group_size",
+                                                 "checks[0].threshold.max"]
+    assert "10 % is 0.1" in found[1]

@@ -136,8 +136,8 @@ TOO_LARGE = POLICY + "#" + "-" * (5 * 1024 * 1024) + "\n"
 
 CASES: list[Case] = [
     # ---- thresholds that cannot fail ------------------------------------------------
-    *both("threshold-min-nan", threshold("{min: .nan}"), (MIN_AT, "threshold.min", "finite")),
-    *both("threshold-min-nan-string", threshold('{min: "nan"}'), (MIN_AT, "finite")),
+    *both("threshold-min-nan", threshold("{min: .nan}"), (MIN_AT, "threshold.min", "is nan", "never fail")),
+    *both("threshold-min-nan-string", threshold('{min: "nan"}'), (MIN_AT, "is nan")),
     *both("threshold-min-minus-inf", threshold("{min: -.inf}"), (MIN_AT, "finite")),
     *both("ratio-min-minus-one", threshold("{min: -1}"), (MIN_AT, "ratio", "(0, ∞)")),
     one("ratio-min-zero", threshold("{min: 0}"), (MIN_AT, "ratio")),
@@ -275,7 +275,7 @@ CASES: list[Case] = [
     one("extends-threshold-nan-in-base", policy_text(
         POLICY.replace("cxaudit: 1\n", "cxaudit: 1\nextends: [base.yaml]\n"),
         base_yaml="cxaudit: 1\nchecks:\n  - id: b\n    type: bias.selection_rate\n"
-                  "    threshold: {min: .nan}\n"), ("base.yaml:5:17", "finite")),
+                  "    threshold: {min: .nan}\n"), ("base.yaml:5:17", "is nan")),
     # ---- waivers files (audit --waivers) ------------------------------------------------
     Case(id="waivers-billion-laughs", build=waivers(_billion_laughs("waivers")),
          mentions=("w.yaml:2:8", "aliases"), tags=("waivers",)),

@@ -165,15 +165,24 @@ def _threshold_problems(threshold: Threshold, span: Range, field: str, raw: Any
             yield BoundProblem((field, side), f"`{field}.{side}` is a number, not "
                                f"{str(raw[side]).lower()}", f"e.g. `{field}: {span.example}`")
             in_range = False
-        elif not math.isfinite(value):
+        elif math.isnan(value):
+            yield BoundProblem((field, side), f"`{field}.{side}` is nan: no value is ever "
+                               f"compared below or above nan, so the check could never fail",
+                               f"write a number, e.g. `{field}: {span.example}`")
+            in_range = False
+        elif math.isinf(value):
+            omit = ("omit `min` for no lower bound" if side == "min" and value < 0 else
+                    "omit `max` for no upper bound" if side == "max" and value > 0 else
+                    "write a finite number")
             yield BoundProblem((field, side), f"`{field}.{side}` is {_number(value)}: a bound "
-                               "must be a finite number (a comparison with nan never fails)",
-                               f"e.g. `{field}: {span.example}`")
+                               "must be a finite number", f"{omit}, e.g. `{field}: {span.example}`")
             in_range = False
         elif not span.contains(value):
+            percent = (span.high == 1.0 and 1.0 < value <= 100.0)
+            hint = (f"write percentages as fractions: {value:g} % is {value / 100:g}" if percent
+                    else f"e.g. `{field}: {span.example}`")
             yield BoundProblem((field, side), f"`{field}.{side}` is {_number(value)}, outside "
-                               f"what {span.what} can be: {span.text()}",
-                               f"e.g. `{field}: {span.example}`")
+                               f"what {span.what} can be: {span.text()}", hint)
             in_range = False
     if not in_range or span is ANY:
         return

@@ -51,6 +51,8 @@ MAX_LAYERS = 32
 class _Resolution:
     layers: list[_Layer] = field(default_factory=list)
     problems: list[PolicyProblem] = field(default_factory=list)
+    #: Problems that do not stop validation (duplicate keys), reported with its own.
+    later: list[PolicyProblem] = field(default_factory=list)
     reads: int = 0
 
 
@@ -72,9 +74,13 @@ def _read_layer(path: Path, res: _Resolution, *, referenced_from: str | None = N
             problem.hint = "check the path, or run `cxaudit policy list` for the built-in packs"
         res.problems.append(problem)
         return None
-    res.problems.extend(problems)
-    if problems and data is None:
-        return None
+    if data is None:
+        res.problems.extend(problems)
+        if problems:
+            return None
+    else:
+        # Duplicate keys: the document is whole; report them with the validation's problems.
+        res.later.extend(problems)
     if data is None:
         res.problems.append(PolicyProblem(file=shown_path, line=None, column=None, path="",
                                           message="the policy file is empty",
@@ -321,11 +327,12 @@ def load_policy(path: str | Path) -> Policy:
     res = _Resolution()
     _resolve(path, res, ())
     if not res.layers or res.problems:
-        raise PolicyError(res.problems or [PolicyProblem(file=str(path), line=None, column=None,
-                                                         path="", message="nothing to load")])
+        found = sorted(res.problems + res.later, key=lambda p: (p.file, p.line or 0, p.column or 0))
+        raise PolicyError(found or [PolicyProblem(file=str(path), line=None, column=None,
+                                                  path="", message="nothing to load")])
     merged, checks, locs = _merge(res.layers)
     top = res.layers[-1]
-    problems: list[PolicyProblem] = []
+    problems: list[PolicyProblem] = list(res.later)
     envelope = None
     try:
         envelope = PolicyEnvelope.model_validate({k: v for k, v in merged.items() if k != "checks"})
