@@ -13,22 +13,40 @@ view and the exit code never disagree:
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from cxaudit.result import AuditResult, Severity, Status
 
+#: Characters XML 1.0 cannot hold at all (control characters, lone surrogates, U+FFFE/F).
+_NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: Longest text kept whole in an attribute or element; longer text is cut with its length.
+MAX_CHARS = 4000
+
+
+def xml_text(value: object) -> str:
+    """``value`` as text any XML parser accepts: invalid characters become U+FFFD and very
+    long strings are cut (saying how long they were). ElementTree escapes ``<&>"``."""
+    text = str(value)
+    if len(text) > MAX_CHARS:
+        text = f"{text[:MAX_CHARS]}…({len(text):,} characters, cut)"
+    return _NOT_XML.sub("\ufffd", text)
+
 
 def render_junit(result: AuditResult) -> str:
     """One ``testsuite`` named after the system; red testcases for what blocks the gate."""
-    suite = ET.Element("testsuite", name=f"cxaudit: {result.system.get('name', 'audit')}",
+    suite = ET.Element("testsuite",
+                       name=xml_text(f"cxaudit: {result.system.get('name', 'audit')}"),
                        tests=str(len(result.checks)))
     failures = errors = skipped = 0
     for check in result.checks:
-        case = ET.SubElement(suite, "testcase", classname=check.type, name=check.id)
-        text = check.summary
+        case = ET.SubElement(suite, "testcase", classname=xml_text(check.type),
+                             name=xml_text(check.id))
+        text = xml_text(check.summary)
         if check.status is Status.ERROR and check.severity is Severity.BLOCK:
             errors += 1
-            ET.SubElement(case, "error", message=text, type="error").text = check.error or text
+            ET.SubElement(case, "error", message=text, type="error").text = xml_text(
+                check.error or text)
         elif check.blocks:
             failures += 1
             ET.SubElement(case, "failure", message=text, type="blocking").text = text
@@ -37,7 +55,7 @@ def render_junit(result: AuditResult) -> str:
             ET.SubElement(case, "skipped", message=text)  # "WAIVED until ... (waiver): ..."
         elif check.status is not Status.PASS:
             detail = f" ({check.error})" if check.error else ""
-            ET.SubElement(case, "system-out").text = (
+            ET.SubElement(case, "system-out").text = xml_text(
                 f"[{check.status.value}, severity {check.severity.value}] {text}{detail}")
     suite.set("failures", str(failures))
     suite.set("errors", str(errors))

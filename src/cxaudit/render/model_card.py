@@ -92,5 +92,8 @@ def render_model_card_markdown(result: AuditResult, *, templates: Path | None = 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates or data_dir("reports"))),
                              autoescape=False, trim_blocks=True, lstrip_blocks=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    from cxaudit.render.markdown_escape import md_finalize
+
     env.filters.update(md=md_cell, num=fmt_number, group=fmt_group, threshold=fmt_threshold)
+    env.finalize = md_finalize  # every printed value inert Markdown
     return env.get_template("model-card.md.j2").render(card=model_card(result))

@@ -43,8 +43,10 @@ def fmt_threshold(threshold: dict[str, float] | None) -> str:
 
 
 def md_cell(value: Any) -> str:
-    """Make text safe inside a Markdown table cell."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """Make text inert Markdown, safe inside a table cell (see :mod:`.markdown_escape`)."""
+    from cxaudit.render.markdown_escape import md_escape
+
+    return md_escape(value)
 
 
 def environment(fmt: str, templates: Path | None = None) -> Any:
@@ -64,6 +66,10 @@ def environment(fmt: str, templates: Path | None = None) -> Any:
     )
     env.filters["md"] = md_cell
     env.filters["num"] = fmt_number
+    if fmt == "md":  # every printed value inert, filtered or not (escaped once)
+        from cxaudit.render.markdown_escape import md_finalize
+
+        env.finalize = md_finalize
     return env
 
 
