@@ -84,7 +84,12 @@ def _finding(check: CheckResult) -> dict[str, Any]:
         attr = " × ".join(row.get("attributes") or [])
         link = "#" + cell_id(attr, str(row.get("label", "")), check.id)
     else:
+        from cxaudit.render.html.findings import observed
+
         sentence = first_sentence(check.error or check.summary)
+        seen = observed(check)
+        if seen and not check.error:
+            sentence = f"{sentence[:-1]} ({seen})."
     return {"id": check.id, "tone": tone, "sentence": sentence, "link": link,
             "action": ACTIONS[concern] if tone.key != "error" else
             "Fix what stopped the check and re-run the audit; the gate stays closed until then.",
@@ -94,10 +99,9 @@ def _finding(check: CheckResult) -> dict[str, Any]:
 def first_sentence(text: str, limit: int = 260) -> str:
     """The text up to its first full stop (at most ``limit`` characters)."""
     text = " ".join(text.split())
-    for stop in (". ", "; "):
-        at = text.find(stop)
-        if 0 < at < limit:
-            return text[: at + 1].rstrip(";") + ("" if text[at] == "." else ".")
+    stops = [at for at in (text.find(". "), text.find("; ")) if 0 < at < limit]
+    if stops:
+        return text[: min(stops)] + "."
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -107,7 +107,8 @@ def evidence(result: AuditResult, digest: str, report_dir: str | Path | None) ->
     """Hashes, digest, signature state, manifest location and the reproduce command."""
     inputs = [{"name": name, "path": rec.path or "", "rows": rec.rows, "sha256": rec.sha256 or ""}
               for name, rec in sorted(result.inputs.items())]
-    signature = "not yet known: the manifest is written after this report; run `cxaudit verify`"
+    signature = ("not known when this report was written (the manifest is written after it); "
+                 "cxaudit verify DIR checks the bundle and its signature")
     if report_dir is not None:
         root = Path(report_dir)
         if (root / "manifest.json.sig").is_file():

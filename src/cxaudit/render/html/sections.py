@@ -8,7 +8,7 @@ from typing import Any
 from markupsafe import Markup
 
 from cxaudit.render.html.fairness import num
-from cxaudit.render.html.status import check_tone
+from cxaudit.render.html.status import check_tone, status_tone
 from cxaudit.render.rules import rules_covered
 from cxaudit.result import AuditResult, CheckResult
 
@@ -180,7 +180,7 @@ def applicable_rules(result: AuditResult) -> tuple[list[dict[str, Any]], list[di
         if why:
             left_out.append({"rule": row["rule"], "why": why})
         else:
-            listed.append({**row, "checks": standing})
+            listed.append({**row, "checks": standing, "tone": status_tone(row["outcome"])})
     return listed, left_out
 
 
