@@ -23,6 +23,9 @@ from cxaudit.loaders.data import missing_column_error
 from cxaudit.loaders.model import LoadedModel, predict
 from cxaudit.policy.model import Policy
 
+#: ``frame.attrs`` key: the suffix of the file a frame was read from (".csv", ".parquet"),
+#: so messages say file lines for CSV and row numbers otherwise.
+SOURCE_KIND = "cxaudit_source_kind"
 LABEL = "__cx_label"
 DECISION = "__cx_decision"
 SCORE = "__cx_score"
@@ -196,13 +199,15 @@ class RowProblem:
     examples: str = ""
     hint: str = ""
 
-    def format(self) -> str:
-        """``WHERE: column 'score': 3 row(s) hold ... (lines 6, 11, 32: 'n/a', ...)``."""
+    def format(self, csv: bool = True) -> str:
+        """``WHERE: column 'score': 3 row(s) hold ... (lines 6, 11, 32; values ...)``: file
+        lines of a CSV (header line 1), 1-based row numbers otherwise (Parquet)."""
         from cxaudit.loaders.timestamps import row_list
 
         located = ""
         if self.positions is not None and len(self.positions):
-            located = row_list(self.positions)
+            located = row_list(self.positions) if csv else \
+                row_list(self.positions, header=False).replace("line", "row", 1)
             if self.count > len(self.positions) and not located.endswith("…"):
                 located += " …"
         detail = "; ".join(x for x in (located, self.examples) if x)
@@ -211,7 +216,7 @@ class RowProblem:
 
 
 def refuse_invalid_rows(policy: Policy, problems: list[RowProblem], invalid: int,
-                        rows: int) -> None:
+                        rows: int, *, csv: bool = True) -> None:
     """Raise the input error when more rows than ``data.max_invalid_decisions`` lack a
     decision; fewer are left out of the audit (the caller drops them)."""
     problems = [p for p in problems if p.count]
@@ -220,7 +225,7 @@ def refuse_invalid_rows(policy: Policy, problems: list[RowProblem], invalid: int
     tolerance = policy.data.max_invalid_decisions
     if invalid <= tolerance:
         return
-    lines = [p.format() for p in problems]
+    lines = [p.format(csv) for p in problems]
     hints = [p.hint for p in problems if p.hint]
     raise DataError("\n".join(lines) + (f"\n{invalid} of {rows} row(s) have no valid decision, "
                                         f"more than data.max_invalid_decisions ({tolerance})"
@@ -254,12 +259,19 @@ def score_problems(policy: Policy, values: pd.Series, *, decides: bool
     problems = [
         _problem(where, column, missing, "have no score (an empty cell or a missing-value marker such as NA)"),
         _problem(where, column, not_number, "hold a score that is not a finite number",
-                 values=values),
+                 _decimal_comma_hint(values[not_number]), values=values),
         _problem(where, column, outside, *_range_words(spec, bounds), values=values)
         if bounds is not None else None,
     ]
     invalid = missing | not_number | outside
     return numbers, invalid, [p for p in problems if p is not None and p.count]
+
+
+def _decimal_comma_hint(bad: pd.Series) -> str:
+    sample = bad.head(50).astype(str).str.strip()
+    if len(sample) and sample.str.fullmatch(r"[-+]?\d+,\d+").mean() > 0.5:
+        return "the scores use ',' as the decimal point: re-export them with '.'"
+    return ""
 
 
 def _range_words(spec: Any, bounds: tuple[float, float]) -> tuple[str, str]:
@@ -464,7 +476,8 @@ def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
     elif has_score:
         with np.errstate(invalid="ignore"):
             derived[DECISION] = (derived[SCORE] >= spec.decision_threshold).astype(np.int8)
-    refuse_invalid_rows(policy, problems, int(invalid.sum()), len(frame))
+    refuse_invalid_rows(policy, problems, int(invalid.sum()), len(frame),
+                        csv=frame.attrs.get(SOURCE_KIND, ".csv") == ".csv")
 
     for attr in spec.protected:
         values = frame[attr]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -88,6 +89,11 @@ VOCABULARY_LIMIT = 12
 SHOWN_LENGTH_LIMIT = 32
 
 
+#: A short number (a score, a code, a count; a decimal comma allowed): phone, card and
+#: account numbers are longer.
+_SHORT_NUMBER = re.compile(r"[-+]?(?=[\d.,]{1,9}(?:[eE][-+]?\d+)?$)\d*[.,]?\d+(?:[eE][-+]?\d+)?")
+
+
 def looks_personal(column: str, values: Iterable[Any]) -> bool:
     """True when ``column`` may hold personal data: a name the PII detectors recognise,
     values they recognise (emails, phones, names, cards ...), long text, or more
@@ -104,6 +110,8 @@ def looks_personal(column: str, values: Iterable[Any]) -> bool:
     if match_name(str(column), PII_NAME_RULES) or match_name(str(column), SPECIAL_NAME_RULES):
         return True
     values = [v for v in values if v is not None]
+    if values and all(_SHORT_NUMBER.fullmatch(str(v).strip()) for v in values):
+        return False  # scores, codes, counts: short numbers identify nobody
     if len({str(v) for v in values}) > VOCABULARY_LIMIT:
         return True
     if any(len(str(v)) > SHOWN_LENGTH_LIMIT for v in values):

@@ -326,7 +326,10 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
             return pc.cast(pc.fill_null(above, False), pa.int8())
 
         derived[DECISION] = ((spec.score,), from_score)
-    refuse_invalid_rows(policy, problems, invalid, rows)
+    import pyarrow.dataset as ds
+
+    refuse_invalid_rows(policy, problems, invalid, rows,
+                        csv=isinstance(getattr(frame.dataset, "format", None), ds.CsvFileFormat))
 
     for attr in spec.protected:
         derived[group_column(attr)] = ((attr,), group_fn(attr))

@@ -135,6 +135,10 @@ class SparkEngine(SparkAggregates, Engine):
         if "://" not in text and not file.exists():
             raise DataError(f"{role} file not found: {text}",
                             hint="check the path, or name a catalog table as table:db.name")
+        if "://" not in text and not file.is_dir():  # a folder is a partitioned dataset
+            from cxaudit.loaders.data import preflight
+
+            preflight(file, role=role)
         suffix = file.suffix.lower()
         try:
             if suffix == ".csv":

@@ -55,6 +55,7 @@ def read_table(path: str | Path, *, role: str = "data",
     if duplicated:
         raise DataError(f"{role} file {path} repeats column(s) {', '.join(duplicated)}",
                         hint="give every column a unique name")
+    frame.attrs["cxaudit_source_kind"] = suffix  # context.SOURCE_KIND: lines or rows
     return frame
 
 
