@@ -183,11 +183,7 @@ def load_waivers(path: str | Path) -> tuple[Waiver, ...]:
         With ``FILE:LINE:COL`` for every invalid waiver.
     """
     from cxaudit.errors import PolicyError, PolicyProblem
-    from cxaudit.policy.yamlmarks import MAX_SHOWN, UnreadableFile, read_yaml
-
-    def cut(part: Any) -> str:  # keys come from the file: a 1 MB key is not echoed
-        text = str(part)
-        return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}…({len(text):,} characters)"
+    from cxaudit.policy.yamlmarks import UnreadableFile, cut, read_yaml
 
     path = Path(path)
     shown_path = str(path)

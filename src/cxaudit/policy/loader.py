@@ -19,7 +19,7 @@ from cxaudit.checks.registry import load_registry
 from cxaudit.errors import PolicyError, PolicyProblem
 from cxaudit.policy.bounds import check_problems, section_problems
 from cxaudit.policy.model import ConsentSpec, DataSpec, Policy, PolicyEnvelope, System
-from cxaudit.policy.yamlmarks import UnreadableFile, clip, dotted, read_yaml, shown
+from cxaudit.policy.yamlmarks import UnreadableFile, clip, cut, dotted, read_yaml, shown
 from cxaudit.resources import builtin_packs
 
 _SECTIONS = ("system", "data", "consent")
@@ -215,7 +215,7 @@ def _validation_problems(exc: ValidationError, model: type[BaseModel], prefix: t
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
         if error["type"] == "extra_forbidden":
-            message = f"unknown key `{shown(loc[-1])[1:-1] if isinstance(loc[-1], str) else loc[-1]}`"
+            message = f"unknown key `{cut(loc[-1])}`"
         elif error["type"] == "missing":
             message = f"`{loc[-1]}` is required"
         problems.append(_problem(file or default_file, where, path, clip(message),

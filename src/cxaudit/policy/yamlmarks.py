@@ -69,6 +69,12 @@ def shown(value: Any, limit: int = MAX_SHOWN) -> str:
     return text
 
 
+def cut(text: Any, limit: int = MAX_SHOWN) -> str:
+    """``str`` of a key or name from a file, cut to ``limit`` characters with its length."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def clip(message: str, limit: int = 1000) -> str:
     """A message cut to ``limit`` characters (a safety net; values are cut where quoted)."""
     if len(message) <= limit:
@@ -331,8 +337,6 @@ def dotted(path: Path_) -> str:
         if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
-            part = str(part)
-            if len(part) > MAX_SHOWN:
-                part = f"{part[:MAX_SHOWN]}…({len(part):,} characters)"
+            part = cut(part)
             out += f".{part}" if out else part
     return out
