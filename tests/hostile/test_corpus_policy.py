@@ -242,6 +242,13 @@ CASES: list[Case] = [
     *both("extends-dev-zero", policy_text(POLICY.replace(
         "cxaudit: 1\n", "cxaudit: 1\nextends: [/dev/zero]\n")),
           ("/dev/zero", "character device", "p.yaml:2:11"), subprocess_timeout=SPECIAL),
+    one("extends-symlink-to-dev-zero", lambda folder: (
+        (folder / "base.yaml").symlink_to("/dev/zero"), policy_text(POLICY.replace(
+            "cxaudit: 1\n", "cxaudit: 1\nextends: [base.yaml]\n"))(folder))[1],
+        ("base.yaml", "character device", "p.yaml:2:11"), subprocess_timeout=SPECIAL),
+    one("policy-symlink-to-fifo", lambda folder: (
+        os.mkfifo(folder / "pipe"), (folder / "p.yaml").symlink_to(folder / "pipe"))
+        and "p.yaml", ("p.yaml", "FIFO"), subprocess_timeout=SPECIAL),
     one("extends-directory", lambda folder: ((folder / "base.yaml").mkdir(), policy_text(
         POLICY.replace("cxaudit: 1\n", "cxaudit: 1\nextends: [base.yaml]\n"))(folder))[1],
         ("base.yaml", "directory", "p.yaml:2:11")),
@@ -286,6 +293,16 @@ CASES: list[Case] = [
          tags=("waivers",)),
     Case(id="waivers-missing", build=waivers(None), mentions=("w.yaml", "not found"),
          tags=("waivers",)),
+    Case(id="waivers-directory", build=lambda folder: ((folder / "w.yaml").mkdir(),
+                                                       waivers(None)(folder))[1],
+         mentions=("w.yaml", "directory"), tags=("waivers",)),
+    Case(id="waivers-latin-1", build=waivers("waivers:\n  - check: café\n".encode("latin-1")),
+         mentions=("w.yaml:2:15", "not UTF-8"), tags=("waivers",)),
+    Case(id="waivers-mapping-without-list", build=waivers("check: parity\n"),
+         mentions=("w.yaml:1:1", "`waivers:` list"), tags=("waivers",)),
+    Case(id="waivers-python-tag", build=waivers("waivers: !!python/object/apply:os.system "
+                                                "['touch pwned']\n"),
+         mentions=("w.yaml:1:10", "constructor"), tags=("waivers",)),
     Case(id="waivers-binary", build=waivers(b"\x00\x01\x02waivers"),
          mentions=("w.yaml:1:1", "binary"), tags=("waivers",)),
     Case(id="waivers-scalar", build=waivers("just words\n"),
