@@ -9,11 +9,14 @@ import pytest
 from cxaudit.resources import demo_dataset
 
 
-@pytest.fixture(autouse=True)
-def _id_key(monkeypatch) -> None:
-    """A test key for hashed ids: without one, reports list no example ids at all (issue 15).
-    Tests of the keyless behaviour remove it with ``monkeypatch.delenv``."""
-    monkeypatch.setenv("CXAUDIT_ID_SALT", "cxaudit-test-suite-id-key")
+@pytest.fixture(scope="session", autouse=True)
+def _id_key():
+    """A test key for hashed ids, for the whole session (session fixtures that run audits
+    see it too): without one, reports list no example ids at all (issue 15). Tests of the
+    keyless behaviour remove it with ``monkeypatch.delenv``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CXAUDIT_ID_SALT", "cxaudit-test-suite-id-key")
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from cxaudit.checks.base import CheckOutcome, CheckParams
 from cxaudit.checks.registry import load_registry
 from cxaudit.context import AuditContext
 from cxaudit.errors import CxauditError, InputError
-from cxaudit.evidence.bounds import bounded_check
+from cxaudit.evidence.bounds import bounded_check, finite_details
 from cxaudit.result import (
     AuditResult,
     CheckResult,
@@ -127,7 +127,7 @@ def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[Che
     total = len(ctx.policy.checks)
     for index, params in enumerate(ctx.policy.checks):
         started = time.perf_counter()
-        result = bounded_check(run_check(params, ctx))
+        result = finite_details(bounded_check(run_check(params, ctx)))
         details, run_dependent = split_run_details(result.details)
         if run_dependent:
             result = result.model_copy(update={"details": details})

@@ -87,7 +87,7 @@ def show(path: Path | None, kind: str | None, last: int | None, as_json: bool,
             data["approver"] = _mask_email(data["approver"])
         shown = {**entry, "data": data}
         if as_json:
-            click.echo(json.dumps(shown, sort_keys=True))
+            click.echo(json.dumps(shown, sort_keys=True, allow_nan=False))
         else:
             click.echo(f"{entry['seq']:>5}  {entry.get('time', '')}  {summarize(shown)}")
     if not report.ok:

@@ -21,6 +21,12 @@ def _load(path: str):  # type: ignore[no-untyped-def]
             return AuditResult.from_json(handle.read())
     except FileNotFoundError:
         raise InputError(f"report not found: {path}", hint="pass the audit.json a run wrote") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not an audit.json",
+                         hint="pass the audit.json inside it") from None
+    except RecursionError:
+        raise InputError(f"{path} is nested too deeply to be a cxaudit audit.json",
+                         hint="pass the audit.json written by `cxaudit audit`") from None
     except (ValueError, ValidationError) as exc:
         first = str(exc).splitlines()[0]
         raise InputError(f"{path} is not a cxaudit audit.json: {first}",
@@ -37,13 +43,14 @@ def _load(path: str):  # type: ignore[no-untyped-def]
 @click.pass_context
 def diff(ctx: click.Context, old: str, new: str, fmt: str, fail_on_regression: bool) -> None:
     """Show what changed between two audits (OLD.json NEW.json)."""
-    import json
 
     from cxaudit.diff import diff_audits, render_markdown
 
     result = diff_audits(_load(old), _load(new))
     if fmt == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+        from cxaudit.evidence.bounds import strict_dumps
+
+        click.echo(strict_dumps(result.to_dict(), indent=2, sort_keys=True))
     else:
         click.echo(render_markdown(result), nl=False)
     if fail_on_regression and result.regressed:

@@ -64,7 +64,8 @@ def verify(ctx: click.Context, directory: Path, public_key: Path | None,
         click.echo(json.dumps({"ok": report.ok, "problems": report.problems,
                                "notes": report.notes, "verified_files": report.ok_files,
                                "signed": report.signed, "key_id": report.key_id,
-                               "origin_checked": report.origin_checked}, indent=2))
+                               "origin_checked": report.origin_checked}, indent=2,
+                              allow_nan=False))
     else:
         for name in report.ok_files:
             click.echo(f"ok    {name}")

@@ -70,10 +70,14 @@ def _read_audit(root: Path) -> dict[str, Any]:
         raise InputError(f"no {AUDIT_FILE} in {root.name}/: not a cxaudit report folder",
                          hint="pass the --out folder of `cxaudit audit`")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        audit = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise EvidenceError(f"{AUDIT_FILE} in {root.name}/ is not valid JSON (damaged or edited)",
                             hint="re-run the audit") from None
+    if not isinstance(audit, dict):
+        raise EvidenceError(f"{AUDIT_FILE} in {root.name}/ is not a cxaudit audit (not a JSON "
+                            "object)", hint="re-run the audit")
+    return audit
 
 
 def _roles_of(audit: dict[str, Any]) -> list[str]:

@@ -64,3 +64,49 @@ def bounded_check(result: Any) -> Any:
         return result
     long = sorted(found, key=len, reverse=True)  # the longest first: it may hold shorter ones
     return type(result).model_validate(_bounded(data, long))
+
+
+def finite(value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """``value`` with every NaN or infinite float replaced by None, and where they were.
+
+    JSON has no NaN or Infinity (``json.dumps`` writes bare ``NaN``, which strict parsers
+    and ``jq`` refuse); cxaudit writes ``null`` and says where, so a consumer can tell a
+    value that was not finite from one that was never computed.
+    """
+    import math
+
+    found: list[str] = []
+
+    def walk(item: Any, where: str) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            found.append(f"{where or '<value>'}={item!r}")
+            return None
+        if isinstance(item, dict):
+            return {k: walk(v, f"{where}.{k}" if where else str(k)) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(item)]
+        if hasattr(item, "item") and type(item).__module__ == "numpy":
+            return walk(item.item(), where)
+        return item
+
+    return walk(value, path), found
+
+
+def strict_dumps(value: Any, **options: Any) -> str:
+    """``json.dumps`` that never writes NaN or Infinity: they become null, and a mapping
+    gets a ``non_finite`` note listing where they were."""
+    import json
+
+    cleaned, found = finite(value)
+    if found and isinstance(cleaned, dict):
+        cleaned = {**cleaned, "non_finite": found}
+    return json.dumps(cleaned, allow_nan=False, **options)
+
+
+def finite_details(result: Any) -> Any:
+    """A check result whose details hold no NaN or infinite number (null, plus a
+    ``non_finite`` note naming each one), so ``audit.json`` is strict JSON."""
+    cleaned, found = finite(result.details)
+    if not found:
+        return result
+    return result.model_copy(update={"details": {**cleaned, "non_finite": found}})

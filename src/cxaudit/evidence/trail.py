@@ -105,7 +105,7 @@ def _last_line(handle: Any) -> bytes | None:
 def _parse_entry(line: bytes) -> dict[str, Any] | None:
     try:
         entry = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if not isinstance(entry, dict) or canonical_line(entry) != line:
         return None
@@ -224,7 +224,7 @@ def verify_trail(path: str | Path, *, expect_head: str | None = None,
         where = f"{name}:{number}"
         try:
             entry = json.loads(line)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             report.problems.append(f"{where}: not a JSON entry (the line was edited or damaged)")
             continue
         if not isinstance(entry, dict) or not {"seq", "prev", "hash", "kind"} <= set(entry):

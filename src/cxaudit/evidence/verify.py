@@ -52,6 +52,24 @@ class BundleReport:
         return not self.problems
 
 
+def _shape_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the manifest's structure, or None (values are checked later)."""
+    reports = manifest.get("reports")
+    if not isinstance(reports, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in reports.items()):
+        return "reports is not a mapping of file names to SHA-256 digests"
+    for key in ("trail", "signing", "inputs", "policy", "approvals"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            return f"{key} is not a mapping"
+    head = (manifest.get("trail") or {}).get("head")
+    if head is not None and not isinstance(head, dict):
+        return "trail.head is not a mapping"
+    if not all(isinstance(manifest.get(k), (str, type(None)))
+               for k in ("report_digest", "audit_digest", "verdict", "system")):
+        return "a digest, the verdict or the system is not text"
+    return None
+
+
 def _load_manifest(root: Path, report: BundleReport) -> tuple[dict[str, Any] | None, bytes]:
     path = root / MANIFEST_FILE
     if not path.is_file():
@@ -61,12 +79,16 @@ def _load_manifest(root: Path, report: BundleReport) -> tuple[dict[str, Any] | N
     data = path.read_bytes()
     try:
         manifest = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         report.problems.append(f"{MANIFEST_FILE}: not valid JSON (the file was edited or damaged)")
         return None, data
     if not isinstance(manifest, dict) or manifest.get("cxaudit_manifest") != MANIFEST_FORMAT:
         report.problems.append(f"{MANIFEST_FILE}: not a cxaudit manifest of format "
                                f"{MANIFEST_FORMAT}")
+        return None, data
+    shape = _shape_problem(manifest)
+    if shape is not None:
+        report.problems.append(f"{MANIFEST_FILE}: {shape} (the file was edited or damaged)")
         return None, data
     if manifest_bytes(manifest) != data:
         report.problems.append(f"{MANIFEST_FILE}: not in the form cxaudit writes (the file was "

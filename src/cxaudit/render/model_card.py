@@ -7,7 +7,6 @@ intended users beyond the policy's declarations) say so instead of guessing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +78,9 @@ def model_card(result: AuditResult) -> dict[str, Any]:
 
 def model_card_json(result: AuditResult) -> str:
     """Deterministic JSON model card."""
-    return json.dumps(model_card(result), indent=2, sort_keys=True, default=list) + "\n"
+    from cxaudit.evidence.bounds import strict_dumps
+
+    return strict_dumps(model_card(result), indent=2, sort_keys=True, default=list) + "\n"
 
 
 def render_model_card_markdown(result: AuditResult, *, templates: Path | None = None) -> str:
