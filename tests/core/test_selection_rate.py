@@ -92,7 +92,9 @@ def test_small_groups_are_insufficient_never_pass(write):
     frame = pd.DataFrame({"g": ["a"] * 40 + ["b"] * 5, "h": ["x"] * 45,
                           "decision": [1, 0] * 20 + [1] * 5})
     check = run(write, frame, min_group_size=30, extra="attributes: [g]")
-    assert check.status is Status.INSUFFICIENT_DATA
+    # a is the reference and b is too small: no comparison was judged, so the check measured
+    # nothing and is inconclusive (issue 15) -- still never a pass
+    assert check.status is Status.INCONCLUSIVE
     assert metric(check, "selection_rate_ratio", {"g": "b"}).status is Status.INSUFFICIENT_DATA
 
 
