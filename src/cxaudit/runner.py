@@ -153,6 +153,8 @@ class AuditInputs:
     reference: str | None = None
     trust_model: bool = False
     model_sha256: str | None = None
+    #: Types admitted in a skops model beyond cxaudit's reviewed list (``--trust-type``).
+    trust_types: tuple[str, ...] = ()
     engine: str | None = None  # None: the policy's `engine:`, else local
     seed: int = 0
     waivers: str | None = None
@@ -228,7 +230,8 @@ def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None) ->
     consent = _read_ledger(policy, consent_path) if consent_path else None
     reference = (read_table(inputs.reference, role="reference data", text_columns=ids)
                  if inputs.reference else None)
-    model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256)
+    model = (load_model(inputs.model, trust=inputs.trust_model, expected_sha256=inputs.model_sha256,
+                        trusted_types=inputs.trust_types)
              if inputs.model else None)
     waivers = load_waivers(inputs.waivers) if inputs.waivers else ()
     return audit_loaded(
@@ -325,7 +328,9 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
         inputs["model"] = InputRecord(kind="model", path=Path(model.source).name
                                       if "://" not in model.source and ":/" not in model.source
                                       else model.source, sha256=model.sha256,
-                                      detail={"format": model.kind})
+                                      detail={"format": model.kind, **(
+                                          {"trusted_types": list(model.admitted_types)}
+                                          if getattr(model, "admitted_types", ()) else {})})
     finished = datetime.now(timezone.utc)
     return AuditResult(
         verdict=verdict,

@@ -38,6 +38,9 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--trust-model", is_flag=True,
               help="Allow loading pickle/joblib models (they run code when loaded).")
+@click.option("--trust-type", "trust_types", multiple=True, metavar="TYPE",
+              help="Admit one more type in a .skops model beyond cxaudit's reviewed list "
+                   "(repeatable; review each type first).")
 @click.option("--model-sha256", default=None, help="Refuse the model unless its SHA-256 matches.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling.")
 @click.option("--engine", default=None, type=click.Choice(["local", "arrow", "spark"]),
@@ -64,7 +67,8 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           strict: bool, trust_model: bool, model_sha256: str | None, seed: int, engine: str | None,
           templates: str | None, waivers: str | None, sign_key: str | None,
           trail: str | None, no_trail: bool, to_mlflow: bool = False,
-          tracking_uri: str | None = None, baseline: str | None = None) -> None:
+          tracking_uri: str | None = None, baseline: str | None = None,
+          trust_types: tuple[str, ...] = ()) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
@@ -89,6 +93,7 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
     inputs = AuditInputs(
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
+        trust_types=tuple(trust_types),
         engine=engine, seed=seed, waivers=waivers)
     scope = contextlib.nullcontext()
     if tracking_uri:  # models:/ and runs:/ URIs resolve against it too

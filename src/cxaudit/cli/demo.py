@@ -39,7 +39,7 @@ def demo(out_dir: str, formats: str) -> None:
                "The consent ledger is generated deterministically (the public data has none).\n")
     inputs = AuditInputs(policy=str(files.policy), data=str(files.data),
                          model=str(files.model), consent=str(files.consent),
-                         reference=str(files.reference), trust_model=True)
+                         reference=str(files.reference))
     result = audit(inputs)
     # The same evidence bundle as `cxaudit audit`: manifest.json and the audit trail.
     written = write_bundle(out, result, chosen, inputs=inputs).written
@@ -53,5 +53,5 @@ def demo(out_dir: str, formats: str) -> None:
         click.echo(f"\nOpen the report: {written['html'].resolve()}")
     click.echo(f"Rerun it yourself: cxaudit audit --policy {files.policy} --data {files.data} "
                f"--model {files.model} --consent {files.consent} --reference {files.reference} "
-               f"--trust-model --out {out}")
+               f"--out {out}")
     click.echo(f"(demo finished in {time.perf_counter() - started:.1f} s)")

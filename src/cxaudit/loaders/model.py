@@ -1,8 +1,11 @@
 """Load a model for auditing. Model files are code: pickles need explicit trust.
 
-Preferred: skops (``.skops``), which loads only types you trust. joblib and
-pickle files run arbitrary code when loaded, so they load only with
-``trust=True`` (``--trust-model``), optionally pinned to a SHA-256.
+Preferred: skops (``.skops``), which loads only types it and cxaudit trust:
+skops' defaults plus :data:`REVIEWED_SKOPS_TYPES` (what scikit-learn's estimators
+and LightGBM's scikit-learn wrappers need), plus any type the user admits one at
+a time (``--trust-type TYPE``). joblib and pickle files run arbitrary code when
+loaded, so they load only with ``trust=True`` (``--trust-model``), optionally
+pinned to a SHA-256; ``--trust-model`` does not widen what a skops file may hold.
 """
 
 from __future__ import annotations
@@ -18,6 +21,58 @@ from cxaudit.loaders.data import sha256_file
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 
+#: Types skops does not trust by default that cxaudit admits in a ``.skops`` file, each
+#: reviewed for what loading it runs. skops rebuilds an object of such a type by
+#: ``cls.__new__(cls)`` and then ``__setstate__`` (or ``__dict__.update``) with a state
+#: made only of trusted nodes (arrays, numbers, strings, containers, other listed types);
+#: no type here calls ``eval``/``exec``, imports by name, opens files or runs a callable
+#: taken from its state. Reviewed against scikit-learn 1.5-1.9 and LightGBM 4.x.
+REVIEWED_SKOPS_TYPES: dict[str, str] = {
+    # scikit-learn trees (DecisionTree*, RandomForest*, ExtraTrees*, GradientBoosting*,
+    # AdaBoost, Bagging): Cython __setstate__ copies node and value arrays, checking
+    # their dtypes and shapes.
+    "sklearn.tree._tree.Tree": "tree arrays, copied and dtype-checked by Cython",
+    # HistGradientBoosting*: a holder of the nodes array and the bin thresholds.
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor":
+        "holds the nodes array and bitsets",
+    # Loss and link objects of gradient boosting and linear models (older scikit-learn
+    # versions store them on the estimator): plain attributes, no callables in state.
+    "sklearn._loss.loss.HalfBinomialLoss": "loss parameters only",
+    "sklearn._loss.loss.HalfMultinomialLoss": "loss parameters only",
+    "sklearn._loss.loss.ExponentialLoss": "loss parameters only",
+    "sklearn._loss._loss.CyHalfBinomialLoss": "Cython object without state",
+    "sklearn._loss._loss.CyHalfMultinomialLoss": "Cython object without state",
+    "sklearn._loss._loss.CyExponentialLoss": "Cython object without state",
+    "sklearn._loss.link.LogitLink": "stateless link function",
+    "sklearn._loss.link.HalfLogitLink": "stateless link function",
+    "sklearn._loss.link.MultinomialLogit": "stateless link function",
+    "sklearn._loss.link.Interval": "two numbers and two flags",
+    # Voting and stacking ensembles keep named estimators in a Bunch (a dict subclass).
+    "sklearn.utils._bunch.Bunch": "a dict with attribute access",
+    # CalibratedClassifierCV: holders of a fitted estimator and calibrator parameters.
+    "sklearn.calibration._CalibratedClassifier": "holds an estimator and calibrators",
+    "sklearn.calibration._SigmoidCalibration": "two floats (a, b)",
+    # KNeighborsClassifier: Cython __setstate__ copies the tree's arrays; the metric is
+    # rebuilt from its name and parameters.
+    "sklearn.neighbors._kd_tree.KDTree": "tree arrays copied by Cython",
+    "sklearn.neighbors._ball_tree.BallTree": "tree arrays copied by Cython",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64": "Cython metric without callables",
+    # MLPClassifier keeps its optimizer: learning-rate numbers and moment arrays.
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer": "numbers and arrays",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer": "numbers and arrays",
+    # OneHotEncoder/OrdinalEncoder record a dtype: rebuilt by numpy from its text name.
+    "numpy.dtype": "rebuilt from its name by numpy",
+    # LightGBM's scikit-learn wrappers: the estimator is a scikit-learn BaseEstimator
+    # (its __setstate__ sets attributes); the Booster's __setstate__ parses the text
+    # model in its state with LightGBM's model-string parser (no Python code runs);
+    # the parameters are kept in an OrderedDict.
+    "lightgbm.sklearn.LGBMClassifier": "sklearn estimator state (attributes)",
+    "lightgbm.sklearn.LGBMRegressor": "sklearn estimator state (attributes)",
+    "lightgbm.sklearn.LGBMRanker": "sklearn estimator state (attributes)",
+    "lightgbm.basic.Booster": "text model parsed by LightGBM's model-string loader",
+    "collections.OrderedDict": "a dict that keeps insertion order",
+}
+
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -30,6 +85,9 @@ class LoadedModel:
     feature_names: tuple[str, ...] | None = None
     #: Optional callable ``DataFrame -> probabilities`` (e.g. MLflow pyfunc); else the estimator.
     predict_fn: Any = None
+    #: Types outside skops' defaults and :data:`REVIEWED_SKOPS_TYPES` admitted by the user
+    #: (``--trust-type``) to load this model; the rerun command repeats them.
+    admitted_types: tuple[str, ...] = ()
 
     def positive_index(self, positive: Any) -> int | None:
         """Column of ``predict_proba`` that holds the positive class."""
@@ -42,8 +100,13 @@ class LoadedModel:
         return None
 
 
-def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = None) -> LoadedModel:
-    """Load a model file; raise :class:`ModelError` with what to do on failure."""
+def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = None,
+               trusted_types: tuple[str, ...] | list[str] = ()) -> LoadedModel:
+    """Load a model file; raise :class:`ModelError` with what to do on failure.
+
+    ``trust`` admits pickle and joblib files (and MLflow models stored as pickles);
+    ``trusted_types`` admits named types in a skops file beyond the reviewed ones.
+    """
     if path.startswith(("models:/", "runs:/", "mlflow-artifacts:/")):
         try:
             from cxaudit.integrations.mlflow_models import load_mlflow_model
@@ -69,8 +132,9 @@ def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = 
         raise ModelError(f"model file {path} has SHA-256 {digest}, not the pinned {expected_sha256}",
                          hint="the file changed since it was pinned; re-check it before trusting it")
     suffix = file.suffix.lower()
+    admitted: tuple[str, ...] = ()
     if suffix == ".skops":
-        estimator = _load_skops(file, trust)
+        estimator, admitted = _load_skops(file, tuple(trusted_types))
         kind = "skops"
     elif suffix in PICKLE_SUFFIXES:
         if not trust:
@@ -86,21 +150,46 @@ def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = 
     if not (hasattr(estimator, "predict") or hasattr(estimator, "predict_proba")):
         raise ModelError(f"the object in {path} ({type(estimator).__name__}) has no predict method",
                          hint="save the fitted estimator or pipeline itself")
-    names = getattr(estimator, "feature_names_in_", None)
     return LoadedModel(estimator=estimator, source=str(path), kind=kind, sha256=digest,
-                       feature_names=tuple(str(n) for n in names) if names is not None else None)
+                       feature_names=model_feature_names(estimator), admitted_types=admitted)
 
 
-def _load_skops(file: Path, trust: bool) -> Any:
+def model_feature_names(estimator: Any) -> tuple[str, ...] | None:
+    """The input column names a fitted model declares: scikit-learn's ``feature_names_in_``
+    (pipelines and LightGBM's wrappers fitted on a DataFrame), else a LightGBM Booster's
+    ``feature_name()`` unless LightGBM made them up (``Column_0`` …)."""
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is not None:
+        return tuple(str(n) for n in names)
+    if not type(estimator).__module__.startswith("lightgbm"):
+        return None
+    try:  # a wrapper's booster_, or a Booster itself; an unfitted one has no names
+        booster = getattr(estimator, "booster_", estimator)
+        found = [str(n) for n in booster.feature_name()]
+    except Exception:
+        return None
+    if found and not all(n == f"Column_{i}" for i, n in enumerate(found)):
+        return tuple(found)
+    return None
+
+
+def _load_skops(file: Path, admitted: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
     import skops.io as sio
 
     try:
-        untrusted = sio.get_untrusted_types(file=file)
-        if untrusted and not trust:
-            shown = ", ".join(untrusted[:5]) + (" …" if len(untrusted) > 5 else "")
-            raise ModelError(f"model file {file} contains types skops does not trust by default: "
-                             f"{shown}", hint="review them; pass --trust-model to load them")
-        return sio.load(file, trusted=untrusted or None)
+        untrusted = list(sio.get_untrusted_types(file=file))
+        unknown = [t for t in untrusted if t not in REVIEWED_SKOPS_TYPES and t not in admitted]
+        if unknown:
+            shown = ", ".join(unknown[:10]) + (f" … ({len(unknown)} in all)"
+                                               if len(unknown) > 10 else "")
+            raise ModelError(
+                f"model file {file} holds {len(unknown)} type(s) that neither skops nor "
+                f"cxaudit's reviewed list trusts: {shown}",
+                hint="loading a type can run its code: review each one, then admit it with "
+                     "--trust-type TYPE (repeat the option per type), e.g. --trust-type "
+                     f"{unknown[0]}; --trust-model does not apply to skops files")
+        used = tuple(t for t in untrusted if t not in REVIEWED_SKOPS_TYPES)
+        return sio.load(file, trusted=untrusted or None), used
     except ModelError:
         raise
     except Exception as exc:
@@ -121,9 +210,8 @@ def _load_pickle(file: Path) -> Any:
 
 def from_estimator(estimator: Any, *, source: str = "<in-memory>") -> LoadedModel:
     """Wrap an in-memory fitted estimator (used by the MLflow evaluator and tests)."""
-    names = getattr(estimator, "feature_names_in_", None)
     return LoadedModel(estimator=estimator, source=source, kind="in-memory", sha256=None,
-                       feature_names=tuple(str(n) for n in names) if names is not None else None)
+                       feature_names=model_feature_names(estimator))
 
 
 #: Decision code of a row whose decision cannot be computed (the model's output is

@@ -93,9 +93,14 @@ def reproduce_command(result: AuditResult) -> str:
             parts += [flag, record.path]
     model = result.inputs.get("model")
     if model is not None and model.sha256:
-        # Pinned by its SHA-256, the same file may be trusted again (skops models with
-        # scikit-learn tree types need it too).
-        parts += ["--model-sha256", model.sha256, "--trust-model"]
+        # Pinned by its SHA-256, the same file may be trusted again: pickles need
+        # --trust-model; skops files only the types admitted one by one (--trust-type).
+        parts += ["--model-sha256", model.sha256]
+        detail = model.detail or {}
+        if detail.get("format") in ("pickle", "joblib"):
+            parts.append("--trust-model")
+        for name in detail.get("trusted_types") or ():
+            parts += ["--trust-type", str(name)]
     if "seed" in result.settings:
         parts += ["--seed", str(result.settings["seed"])]
     if result.run.get("engine"):
