@@ -87,7 +87,8 @@ def main() -> None:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
         with (HERE / "RESULTS.md").open("a", encoding="utf-8") as out:
             out.write(f"\n## Policy loading — {stamp}\n\n{machine}; "
-                      f"`python benchmarks/bench_policy_load.py --checks {args.checks}`\n\n"
+                      f"`python benchmarks/bench_policy_load.py --checks {args.checks} "
+                      f"--repeat {args.repeat}`\n\n"
                       f"```\n{text}\n```\n")
 
 
