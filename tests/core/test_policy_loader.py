@@ -274,3 +274,13 @@ def test_duplicate_keys_are_reported_with_every_other_problem(write):
     assert [f.split(": ")[1] for f in found] == ["checks[0].min_group_size",
                                                  "checks[0].threshold.max"]
     assert "10 % is 0.1" in found[1]
+
+
+def test_thousands_of_problems_are_capped(write):
+    from cxaudit.policy.loader import MAX_PROBLEMS
+
+    body = "".join(f"  - id: c{i}\n    type: data.duplicates\n    max_rate: 2\n"
+                   for i in range(1000))
+    found = problems_of(write("p.yaml", VALID.split("checks:\n")[0] + "checks:\n" + body))
+    assert len(found) == MAX_PROBLEMS + 1
+    assert "… and 800 more problems" in found[-1]

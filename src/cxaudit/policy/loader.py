@@ -321,6 +321,21 @@ def _duplicate_ids(layer: _Layer) -> list[PolicyProblem]:
     return problems
 
 
+#: Most problems reported for one policy (a generated file can hold thousands).
+MAX_PROBLEMS = 200
+
+
+def _capped(problems: list[PolicyProblem]) -> list[PolicyProblem]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    rest = len(problems) - MAX_PROBLEMS
+    last = problems[MAX_PROBLEMS]
+    return [*problems[:MAX_PROBLEMS], PolicyProblem(
+        file=last.file, line=last.line, column=last.column, path="",
+        message=f"… and {rest:,} more problem{'s' if rest != 1 else ''} (the first "
+                f"{MAX_PROBLEMS} are shown)", hint="fix these and validate again")]
+
+
 def load_policy(path: str | Path) -> Policy:
     """Load, resolve and validate a policy file, or raise :class:`PolicyError`."""
     path = Path(path)
@@ -328,8 +343,8 @@ def load_policy(path: str | Path) -> Policy:
     _resolve(path, res, ())
     if not res.layers or res.problems:
         found = sorted(res.problems + res.later, key=lambda p: (p.file, p.line or 0, p.column or 0))
-        raise PolicyError(found or [PolicyProblem(file=str(path), line=None, column=None,
-                                                  path="", message="nothing to load")])
+        raise PolicyError(_capped(found) or [PolicyProblem(file=str(path), line=None, column=None,
+                                                           path="", message="nothing to load")])
     merged, checks, locs = _merge(res.layers)
     top = res.layers[-1]
     problems: list[PolicyProblem] = list(res.later)
@@ -359,7 +374,8 @@ def load_policy(path: str | Path) -> Policy:
             for p, (line, col) in layer.check_locations(index).items():
                 check_locations[("checks", params.id, *p[2:])] = (layer.file, line, col)
     if problems or envelope is None:
-        raise PolicyError(sorted(problems, key=lambda p: (p.file, p.line or 0, p.column or 0)))
+        raise PolicyError(_capped(sorted(problems,
+                                         key=lambda p: (p.file, p.line or 0, p.column or 0))))
 
     # The engine says how, never what: it stays out of the resolved policy and its hash.
     resolved = envelope.model_dump(mode="json", exclude={"checks", "extends", "engine"})
