@@ -392,11 +392,35 @@ def refuse_missing(policy: Policy, key: str, column: str, count: int,
                     f"missing value(s){where}", hint=hint)
 
 
+#: What a check that reads the model's inputs says when they are not known.
+DECLARE_FEATURES = "declare `data.features` (the model's inputs)"
+
+
+def features_known(policy: Policy, model: LoadedModel | None) -> bool:
+    """Whether the model's inputs are known: named by the model (scikit-learn
+    ``feature_names_in_``, LightGBM, an MLflow signature) or declared in ``data.features``.
+    Otherwise :func:`resolve_features` guesses (every unreserved column), and checks
+    about the inputs are inconclusive rather than judged on that guess."""
+    return bool(policy.data.features) or bool(model is not None and model.feature_names)
+
+
+def features_disagreement(policy: Policy, model: LoadedModel | None
+                          ) -> tuple[list[str], list[str]] | None:
+    """``(policy's list, model's names)`` when ``data.features`` and the model's own
+    feature names are not the same set of columns, else None."""
+    declared = list(policy.data.features or [])
+    named = list(model.feature_names or []) if model is not None else []
+    if not declared or not named or set(declared) == set(named):
+        return None
+    return declared, named
+
+
 def resolve_features(spec: Any, model: LoadedModel | None, columns: list[str]) -> tuple[str, ...]:
-    """Model inputs: declared in the policy, else what the model declares, else every
-    column the policy does not reserve; a feature the data lacks is bad input."""
-    features = tuple(spec.features or (model.feature_names if model and model.feature_names
-                                       else ()))
+    """Model inputs: the names the model declares (what it really reads), else the
+    policy's ``data.features``, else every column the policy does not reserve (a guess:
+    see :func:`features_known`); a feature the data lacks is bad input."""
+    named = model.feature_names if model is not None and model.feature_names else ()
+    features = tuple(named or spec.features or ())
     if not features:
         reserved = {spec.id, spec.label, spec.prediction, spec.score, spec.timestamp}
         features = tuple(c for c in columns if c not in reserved)

@@ -122,10 +122,16 @@ def split_run_details(details: Any) -> tuple[Any, dict[str, Any]]:
 
 
 def run_checks(ctx: AuditContext, progress: Progress | None = None) -> tuple[CheckResult, ...]:
-    """Run every declared check in policy order; ``progress(done, total, check_id)``."""
+    """Run every declared check in policy order, then any cxaudit adds
+    (:func:`cxaudit.checks.governance.implicit_checks`); ``progress(done, total, check_id)``."""
+    from cxaudit.checks.governance import implicit_checks
+    from cxaudit.checks.plan import plan_counts
+
+    plan_counts(ctx)  # the counts the checks declare, in one scan before the first check
     results = []
-    total = len(ctx.policy.checks)
-    for index, params in enumerate(ctx.policy.checks):
+    declared = [*ctx.policy.checks, *implicit_checks(ctx)]
+    total = len(declared)
+    for index, params in enumerate(declared):
         started = time.perf_counter()
         result = finite_details(bounded_check(run_check(params, ctx)))
         details, run_dependent = split_run_details(result.details)

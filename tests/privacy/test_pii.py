@@ -20,6 +20,22 @@ checks:
 """
 
 
+def declared(text: str, frame: pd.DataFrame) -> str:
+    """The policy with data.features listing every column but the id and the label (the
+    model's inputs must be declared: without them the scans are inconclusive)."""
+    import json
+
+    features = [c for c in frame.columns if c not in ("customerID", "Churn")]
+    return text.replace('positive: "Yes"}', f'positive: "Yes", features: {json.dumps(features)}}}')
+
+
+def test_without_declared_features_the_scans_are_inconclusive(run_policy):
+    out = run_policy(POLICY, _people())
+    for check in ("pii", "sc"):
+        assert out[check].status is Status.INCONCLUSIVE
+        assert "declare `data.features` (the model's inputs)" in out[check].summary
+
+
 @pytest.mark.parametrize(("number", "valid"), [
     ("4111111111111111", True), ("4111111111111112", False), ("79927398713", True),
     ("79927398710", False), ("378282246310005", True), ("6011111111111117", True)])
@@ -72,7 +88,8 @@ def _people(n: int = 300) -> pd.DataFrame:
 
 
 def test_identifiers_found_by_values_with_their_kind(run_policy):
-    out = run_policy(POLICY, _people())
+    frame = _people()
+    out = run_policy(declared(POLICY, frame), frame)
     flagged = {f["feature"]: f["kind"] for f in out["pii"].details["flagged"]}
     assert flagged == {"holder": "name", "contact": "email", "allowed_email": "email",
                        "reach": "phone", "home": "address", "tax": "national_id",
@@ -87,7 +104,7 @@ def test_invalid_card_numbers_are_not_cards(run_policy):
     frame = _people()[["customerID", "Churn"]].assign(
         ref=[f"41111111111111{i % 10}{(i + 3) % 10}" for i in range(300)])
     valid = [luhn_valid(v) for v in frame["ref"]]
-    out = run_policy(POLICY, frame)
+    out = run_policy(declared(POLICY, frame), frame)
     kinds = {f["feature"]: f["kind"] for f in out["pii"].details["flagged"]}
     # Only about one number in ten passes Luhn: below min_share, so not flagged as cards.
     assert sum(valid) / len(valid) < 0.5 and kinds.get("ref") != "card_number"
@@ -97,7 +114,7 @@ def test_special_category_by_name_values_and_declaration(run_policy):
     frame = _people()[["customerID", "Churn", "faith", "health_status", "plan",
                        "monthly_charges"]].rename(columns={"faith": "f1"})
     text = POLICY.replace("checks:", "consent: {special_category: [monthly_charges]}\nchecks:")
-    out = run_policy(text, frame)
+    out = run_policy(declared(text, frame), frame)
     flagged = {f["feature"]: (f["kind"], f["found_by"]) for f in out["sc"].details["flagged"]}
     assert flagged == {"f1": ("religion", "values"), "health_status": ("health", "name"),
                        "monthly_charges": ("declared", "policy")}
@@ -106,6 +123,6 @@ def test_special_category_by_name_values_and_declaration(run_policy):
 
 def test_real_telco_features_raise_no_false_alarms(run_policy):
     frame = pd.read_csv(demo_dataset())
-    out = run_policy(POLICY, frame)
+    out = run_policy(declared(POLICY, frame), frame)
     assert out["pii"].status is Status.PASS, out["pii"].summary
     assert out["sc"].status is Status.PASS, out["sc"].summary

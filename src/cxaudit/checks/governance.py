@@ -258,4 +258,81 @@ class Documents(Check):
                                 f"{_DOCUMENT_NAMES[k]} ({v})" for k, v in found.items()) + ".")
 
 
-CHECKS = (Metadata, Oversight, Documents)
+class ModelFeatures(Check):
+    """Model inputs: the policy's ``data.features`` name the columns the model really reads.
+
+    A fitted model names its inputs (scikit-learn's ``feature_names_in_``,
+    LightGBM's feature names, an MLflow signature); the audit uses those, since
+    they are what the model reads. When the policy also lists ``data.features``
+    and the two lists are not the same columns, the policy misdescribes the
+    model: the check fails and names both lists (what only the policy lists, what
+    only the model reads). Without a model, or without ``data.features``, there
+    is nothing to compare (``not_applicable``). cxaudit adds this check to every
+    audit whose lists disagree (id ``features-match-model``, severity block),
+    so a stale list never silently wins; declare it to set another severity.
+
+    Failing example: ``features: [tenure, Contract]`` for a model trained on
+    ``tenure``, ``Contract`` and ``email``.
+
+    Example::
+
+        checks:
+          - id: features-match-model
+            type: governance.model_features
+            severity: block
+    """
+
+    type = "governance.model_features"
+    params_model = CheckParams
+    rule = "EU AI Act Art. 11 and Annex IV(2)(d) (documented inputs); GDPR Art. 5(2)"
+
+    def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+        from cxaudit.context import features_disagreement
+
+        if ctx.model is None or not ctx.model.feature_names or not ctx.policy.data.features:
+            return CheckOutcome(status=Status.NOT_APPLICABLE,
+                                summary="Nothing to compare: the audit needs both a model that "
+                                        "names its inputs and data.features in the policy.")
+        found = features_disagreement(ctx.policy, ctx.model)
+        declared = list(ctx.policy.data.features)
+        named = list(ctx.model.feature_names)
+        details = {"policy_features": declared, "model_features": named}
+        if found is None:
+            return CheckOutcome(status=Status.PASS, details=details,
+                                summary=f"data.features names the model's {len(named)} inputs.")
+        only_policy = [f for f in declared if f not in set(named)]
+        only_model = [f for f in named if f not in set(declared)]
+        details.update(only_in_policy=only_policy, only_in_model=only_model)
+        metric = Metric(name="features_disagreeing", value=float(len(only_policy) + len(only_model)),
+                        threshold={"max": 0.0}, status=Status.FAIL)
+        return CheckOutcome(
+            status=Status.FAIL, metrics=(metric,), details=details,
+            summary=f"data.features does not match the model's inputs: the policy lists "
+                    f"{_listed(declared)}; the model reads {_listed(named)}"
+                    + (f" (only in the policy: {_listed(only_policy)})" if only_policy else "")
+                    + (f" (only in the model: {_listed(only_model)})" if only_model else "")
+                    + ". The audit used the model's list; correct data.features.")
+
+
+def _listed(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return f"[{shown}{f', … ({len(names)} in all)' if len(names) > limit else ''}]"
+
+
+def implicit_checks(ctx: AuditContext) -> list[CheckParams]:
+    """Checks cxaudit adds to an audit the policy does not declare: the model-inputs
+    check when ``data.features`` and the model's own names disagree."""
+    from cxaudit.context import features_disagreement
+
+    declared = {c.type for c in ctx.policy.checks}
+    if ModelFeatures.type in declared or features_disagreement(ctx.policy, ctx.model) is None:
+        return []
+    taken = {c.id for c in ctx.policy.checks}
+    check_id = "features-match-model" if "features-match-model" not in taken else \
+        "cxaudit-features-match-model"
+    return [CheckParams(id=check_id, type=ModelFeatures.type,
+                        description="Added by cxaudit: the policy's data.features and the "
+                                    "model's own feature names disagree.")]
+
+
+CHECKS = (Metadata, Oversight, Documents, ModelFeatures)

@@ -41,6 +41,11 @@ class Minimisation(Check):
     rule = "GDPR Art. 5(1)(c) data minimisation; Art. 25(2)"
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+        from cxaudit.checks.privacy.pii import unknown_features
+
+        unknown = unknown_features(ctx, "whether every input of the model is justified")
+        if unknown is not None:
+            return unknown
         declared = ctx.policy.consent.feature_justifications if ctx.policy.consent else {}
         features = list(ctx.features)
         missing = [f for f in features if f not in declared]

@@ -29,6 +29,19 @@ class ScanParams(CheckParams):
                                     "despite a match, with the justification (shown).")
 
 
+def unknown_features(ctx: AuditContext, what: str) -> CheckOutcome | None:
+    """The inconclusive outcome of a check about the model's inputs when nobody said what
+    they are (no ``data.features``, no model naming them); None when they are known."""
+    from cxaudit.context import DECLARE_FEATURES, features_known
+
+    if features_known(ctx.policy, ctx.model):
+        return None
+    return CheckOutcome(status=Status.INCONCLUSIVE,
+                        summary=f"Cannot tell {what} without the list of the model's inputs: "
+                                f"{DECLARE_FEATURES}, or pass a model that names them "
+                                "(--model). Every other column is not assumed to be one.")
+
+
 def sample_features(ctx: AuditContext, size: int) -> pd.DataFrame:
     """A seeded random sample of the model features (all rows when fewer)."""
     features = [f for f in ctx.features if f in ctx.data_columns]
@@ -91,6 +104,9 @@ class PiiFeatures(Check):
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: ScanParams = self.params  # type: ignore[assignment]
+        unknown = unknown_features(ctx, "whether the model uses direct identifiers")
+        if unknown is not None:
+            return unknown
         sample = sample_features(ctx, params.sample_size)
         found: list[dict[str, Any]] = []
         for feature in sample.columns:
@@ -140,6 +156,9 @@ class SpecialCategory(Check):
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: ScanParams = self.params  # type: ignore[assignment]
+        unknown = unknown_features(ctx, "whether the model uses special-category data")
+        if unknown is not None:
+            return unknown
         sample = sample_features(ctx, params.sample_size)
         declared = set(ctx.policy.consent.special_category) if ctx.policy.consent else set()
         found: list[dict[str, Any]] = []

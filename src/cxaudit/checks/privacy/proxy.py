@@ -146,6 +146,12 @@ class Proxy(Check):
             return CheckOutcome(status=Status.INSUFFICIENT_DATA,
                                 summary="The policy declares no protected attributes to test "
                                         "proxies against (data.protected).")
+        from cxaudit.checks.privacy.pii import unknown_features
+
+        unknown = unknown_features(ctx, "whether the model's inputs stand in for "
+                                   + ", ".join(attributes))
+        if unknown is not None:
+            return unknown
         features = [f for f in ctx.features if f in ctx.data_columns]
         columns = features + [group_column(a) for a in attributes]
         frame = ctx.engine.to_pandas(ctx.frame, columns)
