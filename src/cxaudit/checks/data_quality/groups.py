@@ -180,9 +180,17 @@ def check_shares(shares: dict[Any, float]) -> dict[str, float]:
 
 
 def _read_shares(path: Path) -> dict[str, float]:
+    import io
+
     import pandas as pd
 
-    table = pd.read_csv(path, dtype={"group": str})
+    from cxaudit.policy.yamlmarks import UnreadableFile, read_regular_file
+
+    try:  # a regular file of at most 5 MB: a FIFO would block, /dev/zero never end
+        raw = read_regular_file(path, what="shares file")
+    except UnreadableFile as exc:
+        raise ValueError(f"{path}: {exc.message}") from None
+    table = pd.read_csv(io.BytesIO(raw), dtype={"group": str})
     missing = {"group", "share"} - set(table.columns)
     if missing:
         raise ValueError(f"{path}: needs columns group and share (missing {', '.join(missing)})")
