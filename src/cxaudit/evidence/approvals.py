@@ -151,7 +151,10 @@ def record_approval(report_dir: str | Path, *, approver: str, role: str, comment
         raise InputError("--comment is empty", hint="say why the release is accepted")
     if not root.is_dir():
         raise InputError(f"report folder not found: {root}", hint="pass the --out folder")
-    audit = _read_audit(root)
+    try:
+        audit = _read_audit(root)
+    except EvidenceError as exc:
+        raise InputError(exc.message, hint=exc.hint) from None
     # A bundle that cannot be verified cannot be approved: a sign-off must bind reports
     # whose hashes the manifest vouches for (exit 2, nothing recorded).
     if not (root / MANIFEST_FILE).is_file():
@@ -186,10 +189,22 @@ def record_approval(report_dir: str | Path, *, approver: str, role: str, comment
         from cxaudit.evidence.approval_keys import SIGNATURE_FIELD, sign_entry
 
         data[SIGNATURE_FIELD] = sign_entry(data, sign_key, keys)
-    entry = trail_module.append(root / APPROVALS_FILE, "approval", data)
+    path = None
     if trail:
         path = (trail_module.default_trail(root) if trail is True
                 else trail_module.resolve_trail_path(trail))
+    # Both logs are checked whole before either is extended: a sign-off appended to a
+    # damaged chain would hide the damage (exit 2, nothing recorded).
+    for log in (root / APPROVALS_FILE, path):
+        if log is not None and log.exists():
+            checked = trail_module.verify_trail(log) if log.is_file() else None
+            if checked is None or not checked.ok:
+                problems = "; ".join(checked.problems[:3]) if checked else "not a regular file"
+                raise InputError(f"{log.name} is damaged, so no approval was recorded: "
+                                 f"{problems}", hint=f"run `cxaudit log verify {log}` and "
+                                                     "restore it from a backup")
+    entry = trail_module.append(root / APPROVALS_FILE, "approval", data)
+    if path is not None:
         trail_module.append(path, "approval", data)
     return entry
 
