@@ -138,7 +138,7 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
     from mlflow import MlflowClient
 
     from cxaudit.engines import get_engine
-    from cxaudit.evidence.manifest import write_evidence
+    from cxaudit.evidence.bundle import prepare_out, write_bundle
     from cxaudit.integrations.mlflow_common import TrackingError, require_reachable
     from cxaudit.integrations.mlflow_models import load_mlflow_model, resolve_model_uri
     from cxaudit.integrations.mlflow_tracking import log_audit_to_mlflow
@@ -146,6 +146,7 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
     from cxaudit.runner import audit_loaded
 
     require_reachable(uri, doing="gate the model")
+    prepare_out(out_dir, trail=trail, sign_key=sign_key)  # before the audit: exit 2, untouched
     client = MlflowClient(tracking_uri=uri)
     ref = resolve_model_uri(model_uri, tracking_uri=uri, client=client)
     if not ref.registered:
@@ -158,12 +159,10 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
     result = audit_loaded(policy, frame, engine=get_engine("local"), model=model, seed=seed,
                           records={"data": data_record})
     out = Path(out_dir)
-    written = write_reports(result, out, formats)
-    evidence = write_evidence(out, result, inputs={"policy": policy_path, "data": data_path},
-                              sign_key=sign_key, trail=trail)
-    written["manifest"] = evidence.manifest_path
-    if evidence.signature_path is not None:
-        written["sig"] = evidence.signature_path
+    # The same bundle as `cxaudit audit`: whole or not at all, manifest last, under a lock.
+    written = write_bundle(out, result, list(formats),
+                           inputs={"policy": policy_path, "data": data_path},
+                           sign_key=sign_key, trail=trail).written
     outcome = GateOutcome(result=result, model_uri=model_uri, pinned_uri=ref.pinned_uri,
                           alias=promote_to, promoted=False, exit_code=EXIT_BLOCKED,
                           written=written)
