@@ -143,15 +143,40 @@ def binarise_fn(column: str, data_type: Any, positive: Any) -> Any:
 
 
 def group_fn(column: str) -> Any:
-    """Per-batch text of a protected attribute; missing or blank → ``unknown``."""
+    """Per-batch text of a protected attribute; missing or blank → ``unknown``.
+
+    The function's ``codes(batch, offset)`` gives the same values as dictionary
+    codes plus names, normalising only the distinct values of a text column (for
+    counting: :meth:`ArrowStreamEngine.count_by`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def derive(batch: Any, offset: int) -> Any:
-        text = pc.utf8_trim_whitespace(as_text(batch.column(column)))
+    def normalise(text: Any) -> Any:
+        text = pc.utf8_trim_whitespace(text)
         blank = pc.fill_null(pc.equal(text, ""), True)
         return pc.if_else(blank, pa.scalar(UNKNOWN_GROUP), text)
 
+    def derive(batch: Any, offset: int) -> Any:
+        values = batch.column(column)
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(values.type.value_type)
+        return normalise(as_text(values))
+
+    def codes(batch: Any, offset: int) -> tuple[np.ndarray, list[Any]] | None:
+        values = batch.column(column)
+        if not pa.types.is_dictionary(values.type):
+            if not _is_text(values.type):
+                return None  # spelled per row through pandas, as derive() does
+            values = pc.dictionary_encode(values)
+        if not _is_text(values.type.value_type):
+            return None
+        names = normalise(values.dictionary.cast(pa.string())).to_pylist() + [UNKNOWN_GROUP]
+        indices = values.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(names) - 1)
+        return np.asarray(indices.to_numpy(zero_copy_only=False)), names
+
+    derive.codes = codes  # type: ignore[attr-defined]
     return derive
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cxaudit.engines.arrow_aggregates import ArrowAggregates
@@ -108,6 +109,142 @@ def _equal_mask(arrays: dict[str, Any], filters: tuple[tuple[str, Any], ...], ro
     return mask
 
 
+def _dictionary_dataset(dataset: Any, columns: Sequence[str]) -> Any:
+    """The same Parquet files, with ``columns`` (text) read as Arrow dictionaries: the
+    file's own dictionary codes, no string per row. ``dataset`` itself otherwise."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    if not isinstance(dataset, ds.FileSystemDataset) or \
+            not isinstance(dataset.format, ds.ParquetFileFormat):
+        return dataset
+    schema = dataset.schema
+    text = [c for c in columns if c in schema.names and
+            (pa.types.is_string(schema.field(c).type) or
+             pa.types.is_large_string(schema.field(c).type))]
+    if not text:
+        return dataset
+    try:
+        fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
+        fragments = [fmt.make_fragment(f.path, filesystem=f.filesystem,
+                                       partition_expression=f.partition_expression)
+                     for f in dataset.get_fragments()]
+        fields = [pa.field(f.name, pa.dictionary(pa.int32(), f.type)) if f.name in text else f
+                  for f in schema]
+        return ds.FileSystemDataset(fragments, schema=pa.schema(fields), format=fmt,
+                                    filesystem=dataset.filesystem)
+    except (pa.ArrowException, ValueError, TypeError):  # e.g. an unusual filesystem
+        return dataset
+
+
+def _column_codes(array: Any) -> tuple[np.ndarray, list[Any]]:
+    """Per-row integer codes of an Arrow array and the value of each code (``None``
+    for missing: its own code, as ``count_by`` keeps missing keys)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_integer(array.type) and array.null_count == 0 and len(array):
+        values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.int64)
+        low, high = int(values.min()), int(values.max())
+        if high - low < 1 << 16:  # labels, decisions: the values are the codes
+            return values - low, list(range(low, high + 1))
+    if not pa.types.is_dictionary(array.type):
+        array = pc.dictionary_encode(array)
+    names = array.dictionary.to_pylist() + [None]
+    indices = array.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(names) - 1)
+    return np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64), names
+
+
+def coded_counts(frame: ArrowFrame, columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
+    """Rows per combination of ``columns`` (source or derived), in one streamed scan.
+
+    Each batch turns every column into integer codes (a text column read as its
+    Parquet dictionary; a protected attribute's group names computed on the
+    dictionary only) and counts the joint code with one ``bincount``; the few
+    cells that occur are added up by value. Memory: one batch plus the cells."""
+    columns = list(columns)
+    filters = [name for name, _ in frame.filters]
+    sources = frame.sources(columns)
+    # protected attributes (text) are read as dictionaries when nothing else reads them
+    other = {c for n in [*columns, *filters] if n not in frame.derived or
+             not hasattr(frame.derived[n][1], "codes") for c in frame.sources([n])}
+    dataset = _dictionary_dataset(frame.dataset, [c for c in sources if c not in other])
+    totals: dict[tuple[Any, ...], int] = {}
+    offset = 0
+    scanner = dataset.scanner(columns=sources, batch_size=BATCH_ROWS,
+                              batch_readahead=READAHEAD, fragment_readahead=1)
+    for batch in scanner.to_batches():
+        rows = batch.num_rows
+        if rows == 0:
+            continue
+        coded: list[tuple[np.ndarray, list[Any]]] = []
+        for column in columns:
+            found = None
+            if column in frame.derived:
+                derive = frame.derived[column][1]
+                if hasattr(derive, "codes"):
+                    found = derive.codes(batch, offset)
+                if found is None:
+                    found = _column_codes(derive(batch, offset))
+            else:
+                found = _column_codes(batch.column(column))
+            coded.append(found)
+        keep = None
+        if frame.filters:
+            arrays = {n: frame.derived[n][1](batch, offset) if n in frame.derived
+                      else batch.column(n) for n in filters}
+            keep = _equal_mask(arrays, frame.filters, rows).to_numpy(zero_copy_only=False)
+        offset += rows
+        size = 1
+        for _, names in coded:
+            size *= len(names)
+        if size >= 1 << 62:  # too many combinations for one integer code: hash-group them
+            _group_batch(totals, columns, coded, keep)
+            continue
+        flat = np.zeros(rows, dtype=np.int64)
+        for codes, names in coded:
+            flat *= len(names)
+            flat += codes
+        if keep is not None:
+            flat = flat[np.asarray(keep, dtype=bool)]
+        if size <= 4 * max(rows, 1 << 16):
+            counts = np.bincount(flat, minlength=size)
+            cells = np.flatnonzero(counts)
+            counts = counts[cells]
+        else:  # many distinct values: sort instead of a table of every combination
+            cells, counts = np.unique(flat, return_counts=True)
+        remainder = cells
+        parts: list[list[Any]] = []
+        for _, names in reversed(coded):
+            parts.append([names[i] for i in (remainder % len(names)).tolist()])
+            remainder = remainder // len(names)
+        parts.reverse()
+        for key, n in zip(zip(*parts, strict=True), counts.tolist(), strict=True):
+            totals[key] = totals.get(key, 0) + n
+    return totals
+
+
+def _group_batch(totals: dict[tuple[Any, ...], int], columns: list[str],
+                 coded: list[tuple[np.ndarray, list[Any]]], keep: Any) -> None:
+    """Add one batch's combinations to ``totals`` with Arrow's hash aggregation."""
+    import pyarrow as pa
+
+    table = pa.table({f"c{i}": pa.array(codes) for i, (codes, _) in enumerate(coded)})
+    if keep is not None:
+        table = table.filter(pa.array(np.asarray(keep, dtype=bool)))
+    names = [f"c{i}" for i in range(len(columns))]
+    grouped = table.group_by(names, use_threads=False).aggregate([([], "count_all")])
+    found = [grouped.column(n).to_numpy() for n in names]
+    for row, n in enumerate(grouped.column("count_all").to_pylist()):
+        key = tuple(values[int(codes[row])] for codes, (_, values) in zip(found, coded,
+                                                                          strict=True))
+        totals[key] = totals.get(key, 0) + n
+
+
 def _missing(array: Any) -> Any:
     import pyarrow.compute as pc
 
@@ -189,13 +326,7 @@ class ArrowStreamEngine(ArrowAggregates, Engine):
         columns = list(columns)
         if not columns:
             return canonical_counts([], [((), self.num_rows(frame))])
-        totals: dict[tuple[Any, ...], int] = {}
-        for table in frame.batches(columns):
-            grouped = table.group_by(columns, use_threads=False).aggregate([([], "count_all")])
-            keys = zip(*(grouped.column(c).to_pylist() for c in columns), strict=True)
-            for key, n in zip(keys, grouped.column("count_all").to_pylist(), strict=True):
-                totals[key] = totals.get(key, 0) + n
-        return canonical_counts(columns, totals.items())
+        return canonical_counts(columns, coded_counts(frame, columns).items())
 
     def null_counts(self, frame: Any, columns: Sequence[str],  # noqa: D102
                     by: Sequence[str] = ()) -> pd.DataFrame:

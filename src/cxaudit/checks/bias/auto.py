@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cxaudit.checks.base import Check, CheckOutcome
-from cxaudit.checks.bias.count_checks import run_count_metric
+from cxaudit.checks.bias.count_checks import count_needs, run_count_metric
 from cxaudit.checks.bias.metrics import COUNT_METRICS
 from cxaudit.checks.bias.params import AutoParams
 from cxaudit.context import AuditContext
@@ -50,6 +50,12 @@ class Auto(Check):
     params_model = AutoParams
     requires = frozenset({"decision"})
     rule = "Aequitas fairness tree (Saleiro et al. 2018)"
+
+    def count_needs(self, ctx: AuditContext) -> list[list[str]]:
+        """Counts the chosen metric reads (for the audit's plan)."""
+        params: AutoParams = self.params  # type: ignore[assignment]
+        name, _ = choose_metric(ctx.policy.system.intervention.value, params.goal, ctx.has_label)
+        return count_needs(ctx, params, COUNT_METRICS[name])
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: AutoParams = self.params  # type: ignore[assignment]

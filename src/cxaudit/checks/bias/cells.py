@@ -12,16 +12,24 @@ import numpy as np
 import pandas as pd
 
 from cxaudit.context import DECISION, LABEL, AuditContext, group_column
+from cxaudit.engines.plan import planned_counts
 
 
 def counts_by(ctx: AuditContext, columns: list[str]) -> pd.DataFrame:
-    """``engine.count_by``, memoised per audit: the bias checks of one audit share
-    their count tables (eleven confusion metrics need the same cells)."""
+    """``engine.count_by``, from the audit's aggregation plan when it covers ``columns``
+    (a marginal of the one scan the runner made before the checks), else one scan,
+    memoised per audit: the bias checks of one audit share their count tables."""
     memo = ctx.notes.setdefault("bias.count_by", {})
     key = tuple(columns)
     if key not in memo:
-        memo[key] = ctx.engine.count_by(ctx.frame, columns)
+        planned = planned_counts(ctx.notes, columns)
+        memo[key] = planned if planned is not None else ctx.engine.count_by(ctx.frame, columns)
     return memo[key]
+
+
+def confusion_columns(attributes: list[str], *, with_label: bool) -> list[str]:
+    """The ``count_by`` columns of :func:`confusion_cells` (what a check declares it needs)."""
+    return [*(group_column(a) for a in attributes), *([LABEL] if with_label else []), DECISION]
 
 
 def _group_keys(counts: pd.DataFrame, columns: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray]:
@@ -51,7 +59,7 @@ def confusion_cells(ctx: AuditContext, attributes: list[str], *, with_label: boo
     """One pass over the data: confusion cells per group of ``attributes``."""
     columns = [group_column(a) for a in attributes]
     label = LABEL if with_label else None
-    counts = counts_by(ctx, [*columns, *([label] if label else []), DECISION])
+    counts = counts_by(ctx, confusion_columns(attributes, with_label=with_label))
     return cells_from_counts(counts, columns, label=label, decision=DECISION)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cxaudit.checks.base import Check, CheckOutcome
-from cxaudit.checks.bias.cells import confusion_cells
-from cxaudit.checks.bias.evaluate import reference_phrase, run_metric
+from cxaudit.checks.bias.cells import confusion_cells, confusion_columns
+from cxaudit.checks.bias.evaluate import attribute_sets, reference_phrase, run_metric
 from cxaudit.checks.bias.metrics import (
     COUNT_METRICS,
     NOT_FLAGGED_RATE,
@@ -51,11 +51,28 @@ def run_count_metric(ctx: AuditContext, params: GroupComparisonParams,
                       extra_details={"definition": metric.plain, **(extra_details or {})})
 
 
+def count_needs(ctx: AuditContext, params: GroupComparisonParams,
+                metric: CountMetric) -> list[list[str]]:
+    """The ``count_by`` tables :func:`run_count_metric` reads (for the audit's plan)."""
+    sets = attribute_sets(ctx, params)
+    if isinstance(sets, str):
+        return []
+    return [confusion_columns(s, with_label=metric.needs_label) for s in sets]
+
+
 class CountMetricCheck(Check):
     """Base of the confusion-count checks."""
 
     metric: ClassVar[CountMetric]
     params_model = GroupComparisonParams
+
+    def count_needs(self, ctx: AuditContext) -> list[list[str]]:
+        """Counts this check reads: confusion cells per attribute set."""
+        return count_needs(ctx, self.params, self.measured(ctx))  # type: ignore[arg-type]
+
+    def measured(self, ctx: AuditContext) -> CountMetric:
+        """The metric this check computes."""
+        return self.metric
 
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         return run_count_metric(ctx, self.params, self.metric)  # type: ignore[arg-type]
@@ -94,9 +111,15 @@ class SelectionRate(CountMetricCheck):
     rule = "Four-fifths rule of thumb (29 CFR 1607.4(D)); NYC LL144 impact ratio"
     requires = frozenset({"decision"})
 
-    def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+    def measured(self, ctx: AuditContext) -> CountMetric:  # noqa: D102
         params: SelectionRateParams = self.params  # type: ignore[assignment]
         if params.rate == "favourable" and ctx.policy.system.intervention.value == "punitive":
+            return NOT_FLAGGED_RATE
+        return self.metric
+
+    def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+        params: SelectionRateParams = self.params  # type: ignore[assignment]
+        if self.measured(ctx) is NOT_FLAGGED_RATE:
             return run_count_metric(ctx, params, NOT_FLAGGED_RATE, extra_details={
                 "rate": "favourable", "why_rate": "rate: favourable on a punitive decision: the "
                 "favourable outcome is not being flagged, so each group's not-flagged rate is "
