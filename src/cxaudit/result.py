@@ -195,8 +195,15 @@ class AuditResult(_Frozen):
     run: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:
-        """Serialise deterministically: sorted keys, fixed indentation."""
-        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        """Serialise deterministically: sorted keys, fixed indentation, strict JSON.
+
+        Metrics write non-finite values as ``null`` (with ``infinite`` where it
+        applies) and check details are made finite before they get here, so a
+        bare ``NaN`` or ``Infinity`` reaching this point is a bug: it raises
+        rather than writing a file that is not JSON.
+        """
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True,
+                          allow_nan=False) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> AuditResult:

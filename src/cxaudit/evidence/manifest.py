@@ -109,7 +109,8 @@ def audit_digest(source: Any) -> str:
         source = source.read_text(encoding="utf-8")
     document = json.loads(source) if isinstance(source, str) else dict(source)
     document.pop("run", None)
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                           allow_nan=False)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
