@@ -33,7 +33,9 @@ def test_init_on_the_telco_table_validates_and_runs(tmp_path, telco_path):
     # No model, decisions, ledger or reference: those checks are listed, not declared.
     assert "#   fairness-auto (bias.auto): decisions" in text
     assert "#   consent-coverage (consent.coverage): a consent ledger" in text
-    assert "PhoneService" not in text.split("checks:")[0]     # a service, not a phone number
+    # A service, not a phone number: a feature, not personal data.
+    assert "PhoneService" in policy.data.features and "#   PhoneService" not in text
+    assert not {"customerID", "Churn", "gender", "SeniorCitizen"} & set(policy.data.features)
     result, _ = run(out, telco_path)
     assert result.checks and all(c.status is not Status.ERROR for c in result.checks)
 

@@ -105,8 +105,13 @@ def _ip(value: str) -> bool:
     return True
 
 
+#: Calendar dates (2013-01-05, 05/01/2013, 2013.01.05): digits and separators like a phone
+#: number, but not one.
+_DATE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+
+
 def _phone(value: str) -> bool:
-    if not re.fullmatch(r"\+?[\d\s().\-/]{7,22}", value):
+    if not re.fullmatch(r"\+?[\d\s().\-/]{7,22}", value) or _DATE.fullmatch(value.strip()):
         return False
     digits = sum(c.isdigit() for c in value)
     return 8 <= digits <= 15 and not re.fullmatch(r"\d+\.\d+", value)
