@@ -19,7 +19,7 @@ from typing import Any
 from cxaudit.checks.base import CheckOutcome, CheckParams
 from cxaudit.checks.registry import load_registry
 from cxaudit.context import AuditContext
-from cxaudit.errors import CxauditError, InputError
+from cxaudit.errors import EXIT_INPUT, CxauditError, InputError
 from cxaudit.evidence.bounds import bounded_check, finite_details
 from cxaudit.result import (
     AuditResult,
@@ -84,8 +84,11 @@ def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
             raise TypeError(f"{cls.__name__}.run returned {type(outcome).__name__}, "
                             "not CheckOutcome")
     except CxauditError as exc:
+        # An input the check reads itself (a shares file, a suite) is bad: the user's to fix,
+        # so the audit exits 2 rather than 3 (see cli._output.exit_code), still never a pass.
+        kind = {"input_error": True} if exc.exit_code == EXIT_INPUT else {}
         return CheckResult(**base, status=Status.ERROR, rule=rule, error=exc.format(),
-                           summary=f"The check could not run: {exc.message}")
+                           summary=f"The check could not run: {exc.message}", details=kind)
     except Exception as exc:  # the gate fails closed: report, never pass
         message = f"{type(exc).__name__}: {str(exc)[:300]}"
         return CheckResult(**base, status=Status.ERROR, rule=rule, error=message,

@@ -8,16 +8,21 @@ from pathlib import Path
 
 import click
 
-from cxaudit.errors import EXIT_BLOCKED, EXIT_INTERNAL, EXIT_PASS
-from cxaudit.result import AuditResult, Verdict
+from cxaudit.errors import EXIT_BLOCKED, EXIT_INPUT, EXIT_INTERNAL, EXIT_PASS
+from cxaudit.result import AuditResult, Severity, Status, Verdict
 
 COLOURS = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta",
            "insufficient_data": "blue", "inconclusive": "yellow", "not_applicable": "white"}
 
 
 def exit_code(result: AuditResult, *, strict: bool) -> int:
-    """0 pass (and warn unless strict), 1 the gate blocks, 3 the audit errored."""
+    """0 pass (and warn unless strict), 1 the gate blocks, 2 a blocking check could not read
+    an input it was given (bad input, the user's to fix), 3 the audit errored (a bug)."""
     if result.verdict is Verdict.ERROR:
+        errored = [c for c in result.checks
+                   if c.status is Status.ERROR and c.severity is Severity.BLOCK]
+        if errored and all(c.details.get("input_error") for c in errored):
+            return EXIT_INPUT
         return EXIT_INTERNAL
     if result.verdict is Verdict.FAIL or (strict and result.verdict is Verdict.WARN):
         return EXIT_BLOCKED

@@ -31,7 +31,7 @@ from cxaudit.checks.data_quality.suites import (
     rename_columns,
 )
 from cxaudit.context import AuditContext
-from cxaudit.result import Status
+from cxaudit.errors import InputError
 
 Table = Literal["data", "consent", "reference"]
 _NOTES_KEY = "data_quality.gx"
@@ -215,9 +215,11 @@ class _GxCheck(Check):
                 for value in _group_values(ctx, attribute):
                     scopes.append(({attribute: value}, plan.results(table, attribute, value)))
         except TableMissing as exc:
-            return CheckOutcome(status=Status.ERROR, summary=f"The check could not run: {exc}.")
+            raise InputError(f"{ctx.policy.locate('checks', self.params.id)}: check "
+                             f"{self.params.id!r} could not run: {exc}") from None
         except (SuiteError, _MappingError) as exc:
-            return CheckOutcome(status=Status.ERROR, summary=f"The suite is invalid: {exc}")
+            raise InputError(f"{ctx.policy.locate('checks', self.params.id, 'suite')}: the suite "
+                             f"of check {self.params.id!r} is invalid: {exc}") from None
         return fold_outcome(specs, scopes, self.params.type)
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams, Threshold
 from cxaudit.checks.data_quality._common import attribute_column, group_key, plural, ratio
 from cxaudit.context import LABEL, AuditContext
+from cxaudit.errors import InputError
 from cxaudit.result import Metric, Status
 
 _RULE = "EU AI Act Art. 10(2)(f)-(g), 10(3): data representative and examined for bias"
@@ -170,6 +171,9 @@ def check_shares(shares: dict[Any, float]) -> dict[str, float]:
     """Validate reference shares: non-negative, summing to 1 (±0.01); keys as text."""
     if not shares:
         raise ValueError("`shares` needs at least one group")
+    not_finite = [k for k, v in shares.items() if not math.isfinite(float(v))]
+    if not_finite:  # NaN would slip through every comparison below (NaN < 0 is False)
+        raise ValueError(f"share of {str(not_finite[0])[:60]!r} is not a finite number")
     negative = [k for k, v in shares.items() if v < 0]
     if negative:
         raise ValueError(f"share of {negative[0]!r} is negative")
@@ -194,7 +198,15 @@ def _read_shares(path: Path) -> dict[str, float]:
     missing = {"group", "share"} - set(table.columns)
     if missing:
         raise ValueError(f"{path}: needs columns group and share (missing {', '.join(missing)})")
-    return check_shares(dict(zip(table["group"], table["share"].astype(float), strict=True)))
+    doubled = table["group"][table["group"].duplicated()]
+    if len(doubled):
+        line = int(doubled.index[0]) + 2  # the header is line 1
+        raise ValueError(f"{path}:{line}: group {str(doubled.iloc[0])[:60]!r} is listed twice")
+    shares = pd.to_numeric(table["share"], errors="coerce")
+    if shares.isna().any():
+        line = int(shares.index[shares.isna()][0]) + 2
+        raise ValueError(f"{path}:{line}: share is not a number (write 0.51 for 51%)")
+    return check_shares(dict(zip(table["group"], shares.astype(float), strict=True)))
 
 
 class Representation(Check):
@@ -235,8 +247,9 @@ class Representation(Check):
             try:
                 shares = _read_shares(path)
             except (OSError, ValueError) as exc:
-                return CheckOutcome(status=Status.ERROR, summary=f"Cannot read the reference "
-                                    f"shares at {ctx.policy.locate('checks', params.id, 'shares_file')}: {exc}")
+                raise InputError(f"{ctx.policy.locate('checks', params.id, 'shares_file')}: "
+                                 f"cannot read the reference shares: {exc}",
+                                 hint="give a regular CSV file with columns group,share") from None
         column = attribute_column(ctx, params.attribute)
         counts = ctx.engine.count_by(ctx.frame, [column])
         observed: dict[str, int] = {}
