@@ -355,6 +355,61 @@ def nested_kind(series: pd.Series) -> str | None:
     return None
 
 
+def _group_text(values: pd.Series) -> pd.Series:
+    """Group names: the values as text, stripped; missing or blank → ``unknown``."""
+    text = values.astype("string").fillna(UNKNOWN_GROUP).str.strip()
+    return text.mask(text == "", UNKNOWN_GROUP)
+
+
+def _distinct_codes(values: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Per-row codes (-1: missing) and the distinct values, for columns whose distinct
+    values spell as text exactly as each row does (text, integers, booleans,
+    categories); None otherwise (object or float columns: ``1`` and ``1.0``, or ``0.0``
+    and ``-0.0``, are one distinct value but two spellings)."""
+    dtype = values.dtype
+    storage = getattr(dtype, "storage", None)
+    if (isinstance(dtype, pd.StringDtype) and storage == "pyarrow") or (
+            isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype)):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = values.array.__arrow_array__()
+        if not isinstance(array, pa.ChunkedArray):
+            array = pa.chunked_array([array])
+        if array.num_chunks == 0:
+            return np.full(len(values), -1, dtype=np.int64), pd.Series([], dtype=object)
+        encoded = pc.dictionary_encode(array).unify_dictionaries()
+        codes = np.concatenate([
+            pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+            for chunk in encoded.chunks])
+        return codes, pd.Series(encoded.chunk(0).dictionary.to_pylist(), dtype=object)
+    if isinstance(dtype, (pd.StringDtype, pd.CategoricalDtype)) or \
+            pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.int64), pd.Series(np.asarray(uniques, dtype=object))
+    return None
+
+
+def group_values(values: pd.Series) -> pd.Categorical:
+    """The derived group column of a protected attribute: each value as stripped text,
+    missing or blank as ``unknown``, held as categories in sorted order (the dictionary
+    codes the engines count by: :meth:`cxaudit.engines.local.LocalEngine.count_by`).
+
+    The text is computed once per distinct value where that is exact (see
+    :func:`_distinct_codes`), else per row."""
+    found = _distinct_codes(values)
+    if found is None:
+        text = _group_text(values).astype(object).to_numpy()
+        categories = sorted(set(text.tolist()))
+        return pd.Categorical(text, categories=categories)
+    codes, uniques = found
+    names = [*_group_text(uniques).tolist(), UNKNOWN_GROUP]
+    categories = sorted(set(names))
+    position = {name: index for index, name in enumerate(categories)}
+    lookup = np.array([position[n] for n in names], dtype=np.int64)
+    return pd.Categorical.from_codes(lookup[codes], categories=categories)
+
+
 def _require_columns(policy: Policy, columns: list[str]) -> None:
     spec = policy.data
     named: list[tuple[tuple[Any, ...], str, str]] = []
@@ -504,10 +559,7 @@ def build_context(policy: Policy, frame: pd.DataFrame, engine: Engine, *,
                         csv=frame.attrs.get(SOURCE_KIND, ".csv") == ".csv")
 
     for attr in spec.protected:
-        values = frame[attr]
-        text = values.astype("string").fillna(UNKNOWN_GROUP).str.strip()
-        text = text.mask(text == "", UNKNOWN_GROUP)
-        derived[group_column(attr)] = text.astype(object).to_numpy()
+        derived[group_column(attr)] = group_values(frame[attr])
 
     frame = frame.assign(**derived)
     notes: dict[str, Any] = {}

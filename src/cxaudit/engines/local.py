@@ -31,7 +31,7 @@ class LocalEngine(Engine):
         codes = []
         uniques = []
         for column in columns:
-            code, unique = pd.factorize(frame[column], use_na_sentinel=True, sort=True)
+            code, unique = _sorted_codes(frame[column])
             # Missing values become their own last code.
             code = np.where(code < 0, len(unique), code)
             codes.append(code.astype(np.int64))
@@ -186,6 +186,21 @@ class LocalEngine(Engine):
             table["count"] = counts[present].astype(np.int64)
             out[column] = table
         return out
+
+
+def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, Any]:
+    """``pd.factorize(series, sort=True)`` up to unused codes: a categorical column's own
+    codes and categories (the derived group columns), which sort the same way, and a
+    small-range integer column's values (labels, decisions), without a hash pass."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return np.asarray(series.cat.codes, dtype=np.int64), series.cat.categories
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu" and len(series):
+        values = series.to_numpy()
+        low, high = int(values.min()), int(values.max())
+        if high - low < 1 << 16:  # labels, decisions: the values are the codes
+            return ((values.astype(np.int64) - low),
+                    np.arange(low, high + 1, dtype=np.int64).astype(series.dtype))
+    return pd.factorize(series, use_na_sentinel=True, sort=True)
 
 
 def _arrow_strings(series: pd.Series) -> Any:
