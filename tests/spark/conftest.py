@@ -9,11 +9,39 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
+from pathlib import Path
 
 import pytest
 
 ENGINES = ("local", "arrow", "spark")
+
+
+def java() -> str | None:
+    """The ``java`` pyspark would start (``JAVA_HOME`` first, then PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def need_java() -> None:
+    """Skip with one line naming the missing tool; in CI (``CI`` set) fail: .ci/run installs it."""
+    if java() is None:
+        if os.environ.get("CI"):
+            pytest.fail("Java is missing in CI: .ci/run installs openjdk-17-jre-headless")
+        pytest.skip("Java is not installed: the Spark engine tests need it "
+                    "(apt-get install openjdk-17-jre-headless)")
+
+
+@pytest.fixture(autouse=True)
+def _java_for_spark(request):
+    """Tests that start Spark (the spark session, the spark engine, Spark Connect) need Java."""
+    callspec = getattr(request.node, "callspec", None)
+    if ("spark" in request.fixturenames or request.node.module.__name__.endswith("test_connect")
+            or (callspec is not None and callspec.params.get("engine") == "spark")):
+        need_java()
 
 
 @pytest.fixture(scope="session")
