@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
@@ -190,35 +188,6 @@ def test_auto_without_labels_falls_back_to_selection_rate(tmp_path):
     result = audit_frame(tmp_path, frame, checks, protected=["g"], label=None).checks[0]
     assert result.details["chosen_metric"] == "selection_rate"
     assert "needs observed outcomes" in result.summary
-
-
-def test_fast_parquet_path_counts_like_the_engine(tmp_path):
-    from cxaudit.checks.bias.cells import confusion_cells
-    from cxaudit.checks.bias.fast import count_parquet
-    from cxaudit.context import build_context
-    from cxaudit.engines.local import LocalEngine
-    from cxaudit.policy.loader import load_policy
-
-    rng = np.random.default_rng(9)
-    n = 5000
-    frame = pd.DataFrame({
-        "region": rng.choice(["North", " South", "South", "", None], n),
-        "tier": rng.choice(["gold", "silver"], n),
-        "y": rng.integers(0, 2, n).astype("int8"), "d": rng.integers(0, 2, n).astype("int8")})
-    path = tmp_path / "rows.parquet"
-    # several row groups, each with its own dictionary
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=1200)
-    counts = count_parquet(str(path), ["region", "tier"], label="y", decision="d")
-    assert counts.rows == n
-    policy_path = tmp_path / "p.yaml"
-    policy_path.write_text("cxaudit: 1\nsystem: {name: t}\ndata: {label: y, prediction: d, "
-                           "protected: [region, tier]}\n")
-    ctx = build_context(load_policy(policy_path), frame, LocalEngine())
-    for wanted in (["region"], ["tier"], ["region", "tier"], ["tier", "region"]):
-        keys, cells = counts.confusion.marginal(wanted)
-        ref_keys, ref_cells = confusion_cells(ctx, wanted, with_label=True)
-        assert keys == ref_keys
-        np.testing.assert_array_equal(cells, ref_cells)
 
 
 def test_comparison_value_is_a_plain_float_for_scalars():

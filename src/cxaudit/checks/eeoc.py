@@ -88,7 +88,14 @@ class PracticalSignificance(Check):
     rule = "29 CFR 1607.4(D) (practical significance)"
     requires = frozenset({"decision"})
 
+    def count_needs(self, ctx: AuditContext) -> list[list[str]]:
+        """Decisions per group of each attribute set (for the audit's count plan)."""
+        params: PracticalParams = self.params  # type: ignore[assignment]
+        return [[*(group_column(a) for a in s), DECISION] for s in ctx.group_sets(params.attributes)]
+
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
+        from cxaudit.checks.bias.cells import counts_by
+
         params: PracticalParams = self.params  # type: ignore[assignment]
         punitive = ctx.policy.system.intervention.value == "punitive"
         favourable = 0 if punitive else 1  # the decision value that is the favourable outcome
@@ -99,7 +106,7 @@ class PracticalSignificance(Check):
         judged = 0
         for attributes in ctx.group_sets(params.attributes):
             columns = [group_column(a) for a in attributes]
-            counts = ctx.engine.count_by(ctx.frame, [*columns, DECISION])
+            counts = counts_by(ctx, [*columns, DECISION])
             table = counts.pivot_table(index=columns, columns=DECISION, values="count",
                                        aggfunc="sum", fill_value=0).reindex(columns=[0, 1],
                                                                             fill_value=0)
