@@ -6,7 +6,8 @@ Parquet row groups each with its own dictionary), on every engine:
 - every marginal of the plan's cell table is the engine's own ``count_by`` of
   those columns, row for row;
 - every count-based check (each confusion metric, ``bias.auto``, the favourable
-  rate of a punitive decision, the EEOC practical-significance check) gives the
+  rate of a punitive decision, the EEOC practical-significance check, label balance and
+  representation) gives the
   same statuses, metrics and intervals with the plan as without it (1e-12 on the
   local and Arrow engines, 1e-9 on Spark), including rows left out for an
   invalid decision.
@@ -73,7 +74,10 @@ def _count_checks(n_boot: int = 200) -> list[dict]:
     checks += [{"id": "auto", "type": "bias.auto", "n_boot": n_boot},
                {"id": "subset", "type": "bias.selection_rate", "attributes": ["tier"],
                 "compare": "difference", "reference": "overall", "n_boot": n_boot},
-               {"id": "eeoc", "type": "eeoc.practical_significance"}]
+               {"id": "eeoc", "type": "eeoc.practical_significance"},
+               {"id": "balance", "type": "data.label_balance"},
+               {"id": "represented", "type": "data.representation", "attribute": "tier",
+                "shares": {"gold": 0.2, "silver": 0.5, "bronze": 0.3}}]
     return checks
 
 

@@ -17,6 +17,15 @@ from cxaudit.checks.registry import load_registry
 LOGGER = logging.getLogger("cxaudit.runner")
 
 
+def count_by(ctx: Any, columns: list[str]) -> Any:
+    """``ctx.engine.count_by(ctx.frame, columns)``, as a marginal of the audit's plan when
+    the plan covers ``columns`` (no scan), else from the engine (one scan)."""
+    from cxaudit.engines.plan import planned_counts
+
+    planned = planned_counts(ctx.notes, columns)
+    return planned if planned is not None else ctx.engine.count_by(ctx.frame, list(columns))
+
+
 def plan_counts(ctx: Any) -> None:
     """Compute the audit's aggregation plan into ``ctx.notes``.
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams, Threshold
 from cxaudit.checks.data_quality._common import attribute_column, group_key, plural, ratio
+from cxaudit.checks.plan import count_by
 from cxaudit.context import LABEL, AuditContext
 from cxaudit.errors import InputError
 from cxaudit.result import Metric, Status
@@ -233,6 +234,10 @@ class Representation(Check):
     params_model = RepresentationParams
     rule = _RULE
 
+    def count_needs(self, ctx: AuditContext) -> list[list[str]]:
+        """Rows per group of the attribute (for the audit's count plan)."""
+        return [[attribute_column(ctx, self.params.attribute)]]  # type: ignore[attr-defined]
+
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: RepresentationParams = self.params  # type: ignore[assignment]
         if params.attribute not in ctx.data_columns:
@@ -251,7 +256,7 @@ class Representation(Check):
                                  f"cannot read the reference shares: {exc}",
                                  hint="give a regular CSV file with columns group,share") from None
         column = attribute_column(ctx, params.attribute)
-        counts = ctx.engine.count_by(ctx.frame, [column])
+        counts = count_by(ctx, [column])
         observed: dict[str, int] = {}
         for value, count in zip(counts[column], counts["count"], strict=True):
             key = group_key(value)
@@ -317,16 +322,22 @@ class LabelBalance(Check):
     rule = _RULE
     requires = frozenset({"label"})
 
+    def count_needs(self, ctx: AuditContext) -> list[list[str]]:
+        """Labels overall and per group (for the audit's count plan)."""
+        params: LabelBalanceParams = self.params  # type: ignore[assignment]
+        return [[LABEL], *([*(attribute_column(ctx, a) for a in attrs), LABEL]
+                           for attrs in _attribute_sets(ctx, params.attributes))]
+
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: LabelBalanceParams = self.params  # type: ignore[assignment]
-        total = ctx.engine.count_by(ctx.frame, [LABEL])
+        total = count_by(ctx, [LABEL])
         n_all = int(total["count"].sum())
         overall = float(total.loc[total[LABEL] == 1, "count"].sum()) / n_all if n_all else 0.0
         metrics = [Metric(name="positive_rate", value=overall, n=n_all)]
         failing, small = [], []
         for attrs in _attribute_sets(ctx, params.attributes):
             keys = [attribute_column(ctx, a) for a in attrs]
-            counts = ctx.engine.count_by(ctx.frame, [*keys, LABEL])
+            counts = count_by(ctx, [*keys, LABEL])
             cells: dict[tuple[str, ...], list[int]] = {}
             for _, row in counts.iterrows():
                 key = tuple(group_key(row[k]) for k in keys)
