@@ -135,3 +135,12 @@ def test_the_demo_model_and_its_rerun_command_need_no_trust_flag(tmp_path):
     assert result.exit_code == 0, result.output
     rerun = next(line for line in result.output.splitlines() if "Rerun it yourself" in line)
     assert "--trust-model" not in rerun
+    assert "This FAIL is expected" in result.output and "exits 0" in result.output
+    # The README states the demo's check count.
+    import json
+    import re
+    from pathlib import Path
+
+    checks = json.loads((tmp_path / "d" / "audit.json").read_text(encoding="utf-8"))["checks"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert int(re.search(r"runs (\d+) checks", readme).group(1)) == len(checks)

@@ -122,6 +122,23 @@ class LazyGroup(click.Group):
                 ctx.default_map = {**(ctx.default_map or {}), cmd_name: defaults}
         return command
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Accept the global flags after the command too (``cxaudit audit -q …``): moved
+        before it unless the command has an option of that name."""
+        flags = {"-q", "--quiet", "-v", "--verbose", "--debug"}
+        position = next((i for i, a in enumerate(args) if a in COMMANDS), None)
+        if position is not None and flags & set(args[position + 1:]):
+            tail = args[position + 1:]
+            end = tail.index("--") if "--" in tail else len(tail)
+            command = self.get_command(ctx, args[position])
+            own = {o for p in (command.params if command else ()) for o in
+                   getattr(p, "opts", ()) + getattr(p, "secondary_opts", ())}
+            moved = [a for a in tail[:end] if a in flags and a not in own]
+            if moved:
+                kept = [a for a in tail[:end] if a not in moved] + tail[end:]
+                args = [*args[:position], *moved, args[position], *kept]
+        return super().parse_args(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List subcommands from the table, without importing them."""
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
