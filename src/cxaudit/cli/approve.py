@@ -1,4 +1,4 @@
-"""``cxaudit approve DIR``: record a sign-off bound to the reports' digest."""
+"""``cxaudit approve DIR``: record a sign-off bound to the audit, and show it in the reports."""
 
 from __future__ import annotations
 
@@ -31,11 +31,14 @@ def approve(ctx: click.Context, directory: Path, approver: str, role: str, comme
     sign-off. A failing verdict cannot be approved (waive the finding instead).
     """
     from cxaudit.evidence.approvals import approval_status, record_approval
+    from cxaudit.evidence.rerender import rerender_with_signoff
 
     try:
         entry = record_approval(directory, approver=approver, role=role, comment=comment,
                                 trail=False if no_trail else (trail or True), sign_key=sign_key)
         approved, missing, approvals = approval_status(directory)
+        # The approval binds the audit, not the rendered files: show it in the reports.
+        rendered, not_rendered = rerender_with_signoff(directory)
     except CxauditError as exc:
         click.echo(f"error: {exc.format()}", err=True)
         ctx.exit(exc.exit_code)
@@ -46,6 +49,11 @@ def approve(ctx: click.Context, directory: Path, approver: str, role: str, comme
                f"{data['audit_digest'][:12]} (verdict {data['verdict']}{signed})")
     for refused in sorted({a.refused for a in approvals if a.refused}):
         click.echo(f"note: approvals that do not count because {refused}")
+    if rendered:
+        click.echo(f"sign-off block rendered in {', '.join(rendered)}; manifest updated")
+    else:
+        click.echo(f"note: the reports keep the sign-off block of the audit ({not_rendered}); "
+                   "the approval is in approvals.jsonl")
     if approved:
         click.echo("sign-off complete")
     else:

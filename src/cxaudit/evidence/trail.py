@@ -33,7 +33,7 @@ from cxaudit.evidence import EvidenceError
 TRAIL_FILE = "audit-trail.jsonl"
 TRAIL_ENV = "CXAUDIT_TRAIL"
 GENESIS = "0" * 64
-KINDS = ("audit", "approval", "waiver")
+KINDS = ("audit", "approval", "waiver", "render")
 
 
 def canonical_line(obj: dict[str, Any]) -> bytes:
@@ -264,6 +264,9 @@ def summarize(entry: dict[str, Any]) -> str:
     if kind == "audit":
         return (f"audit {str(data.get('audit_digest', ''))[:12]} of {data.get('system', '?')}: "
                 f"verdict {data.get('verdict', '?')}" + (", signed" if data.get("key_id") else ""))
+    if kind == "render":
+        return (f"reports of audit {str(data.get('audit_digest', ''))[:12]} rendered again with "
+                "their sign-off block")
     if kind == "approval":
         return (f"approval as {data.get('role', '?')} by {data.get('approver', '?')} of audit "
                 f"{str(data.get('audit_digest', ''))[:12]}")

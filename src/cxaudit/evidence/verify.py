@@ -186,10 +186,42 @@ def _check_trail(trail_path: Path, manifest: dict[str, Any] | None, manifest_dat
         report.problems.append(f"{name}: entry {anchor.get('seq')}, the head when this audit was "
                                "logged, is gone (entries were removed, or it is another trail)")
     manifest_sha = hashlib.sha256(manifest_data).hexdigest()
-    if not any(e.get("kind") == "audit" and (e.get("data") or {}).get("manifest_sha256")
-               == manifest_sha for e in chain.entries):
+    audit_entry = _anchoring_audit(chain.entries, manifest_sha)
+    if audit_entry is None:
         report.problems.append(f"{name}: has no audit entry for this manifest (it was removed, "
                                "or the manifest was replaced)")
+    elif audit_entry.get("audit_digest") != manifest.get("audit_digest"):
+        report.problems.append(f"{name}: the audit entry for this manifest is of another audit")
+
+
+def _anchoring_audit(entries: list[dict[str, Any]], manifest_sha: str) -> dict[str, Any] | None:
+    """The data of the ``audit`` entry that vouches for the manifest ``manifest_sha``.
+
+    Directly, or through ``render`` entries (reports rendered again with their sign-off
+    block after an approval): each names the manifest it replaces, back to an audit
+    entry of the same audit digest.
+    """
+    by_manifest: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        data = entry.get("data") or {}
+        if entry.get("kind") in ("audit", "render") and isinstance(data.get("manifest_sha256"),
+                                                                    str):
+            by_manifest.setdefault(data["manifest_sha256"], []).append(entry)
+    seen: set[str] = set()
+    wanted, digest = manifest_sha, None
+    while wanted not in seen:
+        seen.add(wanted)
+        for entry in by_manifest.get(wanted, []):
+            data = entry["data"]
+            if digest is not None and data.get("audit_digest") != digest:
+                continue
+            if entry["kind"] == "audit":
+                return data
+            digest, wanted = data.get("audit_digest"), str(data.get("replaces_manifest_sha256"))
+            break
+        else:
+            return None
+    return None
 
 
 def _check_chains(root: Path, manifest: dict[str, Any] | None, manifest_data: bytes,
