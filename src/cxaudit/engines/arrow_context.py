@@ -10,7 +10,8 @@ compact arrays (9 bytes per row) that later scans slice by row offset.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,23 @@ from cxaudit.context import (
     resolve_positive,
     score_problems,
 )
-from cxaudit.engines.arrow_stream import ArrowFrame
 from cxaudit.loaders.model import LoadedModel, predict
+
+
+class ArrowFrame(Protocol):
+    """What the context builder reads of a streamed frame
+    (:class:`cxaudit.engines.arrow_stream.ArrowFrame`, which imports this module: the
+    engine depends on its context builder, never the other way round)."""
+
+    dataset: Any
+    derived: dict[str, Any]
+
+    def batches(self, columns: Any, limit: int | None = None) -> Iterator[Any]:
+        """``pyarrow.Table`` batches of ``columns`` in row order."""
+
+    def with_columns(self, derived: dict[str, Any]) -> Any:
+        """A new frame with more derived columns."""
+
 
 #: Derived 0/1 column: 1 on rows whose decision could be computed (filtered on when some
 #: rows, within data.max_invalid_decisions, could not).

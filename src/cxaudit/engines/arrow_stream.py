@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxaudit.engines.arrow_aggregates import ArrowAggregates
+from cxaudit.engines.arrow_context import build_arrow_context
 from cxaudit.engines.base import Engine
 from cxaudit.engines.common import accept_pandas, canonical_counts
 from cxaudit.errors import DataError
@@ -376,8 +377,6 @@ class ArrowStreamEngine(ArrowAggregates, Engine):
 
     def build_context(self, policy: Any, frame: Any, **options: Any) -> Any:
         """Derive labels, decisions, scores and groups per batch (see ``arrow_context``)."""
-        from cxaudit.engines.arrow_context import build_arrow_context
-
         return build_arrow_context(policy, self._frame(frame), self, **options)
 
 

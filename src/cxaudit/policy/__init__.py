@@ -1,0 +1,1 @@
+"""The policy: YAML reading, validation and the models checks are declared with."""
