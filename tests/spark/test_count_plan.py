@@ -158,3 +158,20 @@ def test_rows_left_out_for_an_invalid_decision_are_left_out_of_the_plan(engine, 
     _without_plan(monkeypatch)
     counted = audit_loaded(policy, engine.read_table(path), engine=engine, seed=1)
     _same_results(planned, counted, TOLERANCE[engine.name])
+
+
+def test_local_counts_of_many_combinations_are_sorted_like_few(monkeypatch):
+    """Past a table of every combination the local engine sorts the observed ones: the
+    same frame as the bincount path (forced here with a tiny threshold)."""
+    from cxaudit.engines import local
+
+    rng = np.random.default_rng(2)
+    rows = 3000
+    frame = pd.DataFrame({"a": rng.integers(0, 900, rows).astype(str),
+                          "b": rng.choice(np.array(["x", None, "y"], dtype=object), rows),
+                          "c": rng.integers(0, 2, rows).astype("int8")})
+    engine = local.LocalEngine()
+    few = engine.count_by(frame, ["a", "b", "c"])
+    monkeypatch.setattr(local.math, "prod", lambda values: 1 << 62)
+    many = engine.count_by(frame, ["a", "b", "c"])
+    pd.testing.assert_frame_equal(few, many)

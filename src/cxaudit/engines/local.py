@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,12 +38,22 @@ class LocalEngine(Engine):
             codes.append(code.astype(np.int64))
             uniques.append(list(unique) + [None])
         radices = [len(u) for u in uniques]
+        out: dict[str, Any] = {}
+        if math.prod(radices) > max(4 * len(frame), 1 << 22):
+            # Too many combinations for a table of every one (many columns with many
+            # values, e.g. an audit plan's finest cells): sort the observed ones instead,
+            # in the same order (by the columns' sorted codes).
+            combos, found = np.unique(np.stack(codes, axis=1), axis=0, return_counts=True)
+            for index, (column, unique) in enumerate(zip(columns, uniques, strict=True)):
+                out[column] = [unique[i] for i in combos[:, index]]
+            result = pd.DataFrame({c: out[c] for c in columns})
+            result["count"] = found.astype(np.int64)
+            return result.reset_index(drop=True)
         flat = np.zeros(len(frame), dtype=np.int64)
         for code, radix in zip(codes, radices, strict=True):
             flat = flat * radix + code
-        counts = np.bincount(flat, minlength=int(np.prod(radices)))
+        counts = np.bincount(flat, minlength=math.prod(radices))
         present = np.nonzero(counts)[0]
-        out: dict[str, Any] = {}
         remainder = present
         for column, unique, radix in reversed(list(zip(columns, uniques, radices, strict=True))):
             out[column] = [unique[i] for i in remainder % radix]
