@@ -1,0 +1,95 @@
+"""Hostile corpus: the keys of bias.slices, explain.counterfactual_flip and bias.shift_stress.
+
+A broken key is the user's to fix: the audit exits 2 (never 3) and names the policy
+(the file and, where the check finds it at audit time, its line); a report, if any, is
+never a pass.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pytest
+
+from .harness import Case, check_case
+
+POLICY = """\
+cxaudit: 1
+system: {name: churn-offers, intervention: assistive}
+data:
+  id: customerID
+  label: Churn
+  positive: "Yes"
+  prediction: decision
+  protected: [gender, SeniorCitizen]
+  features: [tenure, Contract, MonthlyCharges, PaymentMethod, Partner]
+checks:
+  - id: CHECK
+"""
+
+
+@functools.lru_cache(maxsize=1)
+def _rows() -> str:
+    import pandas as pd
+
+    from cxaudit.resources import demo_dataset
+
+    frame = pd.read_csv(demo_dataset()).head(400)
+    frame["decision"] = frame["Churn"]
+    return frame.to_csv(index=False)
+
+
+def _audit(check: str, data: str | None = None):
+    def build(folder: Path) -> list[str]:
+        (folder / "p.yaml").write_text(POLICY.replace("  - id: CHECK\n", check), "utf-8")
+        (folder / "d.csv").write_text(data if data is not None else _rows(), "utf-8")
+        return ["audit", "--policy", "p.yaml", "--data", "d.csv", "--out", "out"]
+    return build
+
+
+def _slices(extra: str = "") -> str:
+    return "  - id: hidden\n    type: bias.slices\n    severity: block\n" + extra
+
+
+SLICE_CASES = [
+    Case("slices-unknown-metric", _audit(_slices("    metric: auc\n")), mentions=("p.yaml", "metric")),
+    Case("slices-metric-not-text", _audit(_slices("    metric: [error_rate]\n")),
+         mentions=("p.yaml",)),
+    Case("slices-three-conditions", _audit(_slices("    conditions: 3\n")), mentions=("p.yaml",)),
+    Case("slices-zero-conditions", _audit(_slices("    conditions: 0\n")), mentions=("p.yaml",)),
+    Case("slices-support-negative", _audit(_slices("    min_support: -0.1\n")),
+         mentions=("p.yaml",)),
+    Case("slices-support-whole", _audit(_slices("    min_support: 1.0\n")), mentions=("p.yaml",)),
+    Case("slices-support-nan", _audit(_slices("    min_support: .nan\n")), mentions=("p.yaml",)),
+    Case("slices-bins-one", _audit(_slices("    bins: 1\n")), mentions=("p.yaml",)),
+    Case("slices-bins-huge", _audit(_slices("    bins: 100000\n")), mentions=("p.yaml",)),
+    Case("slices-gap-negative", _audit(_slices("    min_gap: -1\n")), mentions=("p.yaml",)),
+    Case("slices-alpha-one", _audit(_slices("    alpha: 1\n")), mentions=("p.yaml",)),
+    Case("slices-top-zero", _audit(_slices("    top: 0\n")), mentions=("p.yaml",)),
+    Case("slices-unknown-key", _audit(_slices("    minimum_gap: 0.1\n")), mentions=("p.yaml",)),
+    Case("slices-feature-not-a-column", _audit(_slices("    features: [tenure, postcode]\n")),
+         mentions=("p.yaml:", "postcode")),
+    Case("slices-features-empty", _audit(_slices("    features: []\n")), mentions=("p.yaml:",)),
+    Case("slices-proxy-not-a-column", _audit(_slices("    proxies: {gender: [Nope]}\n")),
+         mentions=("p.yaml:", "Nope")),
+    Case("slices-proxy-for-unprotected", _audit(_slices("    proxies: {income: [tenure]}\n")),
+         mentions=("p.yaml:", "income")),
+    Case("slices-many-unknown-columns", _audit(_slices(
+        "    features: [" + ", ".join(["tenure"] * 3 + [f"c{i}" for i in range(70)]) + "]\n")),
+         mentions=("p.yaml:",)),
+    Case("slices-score-metric-without-score", _audit(_slices("    metric: mean_score\n")),
+         mentions=("p.yaml:", "mean_score")),
+    # Blocking on request: a real gap blocks (exit 1), never a crash
+    Case("slices-block-severity-finds-gaps", _audit(_slices("    metric: selection_rate\n"
+                                                            "    min_gap: 0.0\n")),
+         exit_code=1),
+]
+
+
+CASES = SLICE_CASES
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case(case: Case, tmp_path: Path) -> None:
+    check_case(case, tmp_path)
