@@ -87,7 +87,63 @@ SLICE_CASES = [
 ]
 
 
-CASES = SLICE_CASES
+@functools.lru_cache(maxsize=1)
+def _demo() -> Path:
+    import tempfile
+
+    from cxaudit.demo import build_demo
+
+    folder = Path(tempfile.mkdtemp(prefix="cx-demo-"))
+    build_demo(folder)
+    return folder
+
+
+def _model_audit(check: str):
+    """The demo's model (its own features) and rows: the model predicts."""
+    def build(folder: Path) -> list[str]:
+        import shutil
+
+        policy = POLICY.replace("  prediction: decision\n", "").replace(
+            "  features: [tenure, Contract, MonthlyCharges, PaymentMethod, Partner]\n", "")
+        (folder / "p.yaml").write_text(policy.replace("  - id: CHECK\n", check), "utf-8")
+        demo = _demo()
+        shutil.copy(demo / "customers.csv", folder / "d.csv")
+        shutil.copy(demo / "model.skops", folder / "m.skops")
+        return ["audit", "--policy", "p.yaml", "--data", "d.csv", "--model", "m.skops",
+                "--out", "out"]
+    return build
+
+
+def _flip(extra: str = "") -> str:
+    return "  - id: flips\n    type: explain.counterfactual_flip\n" + extra
+
+
+FLIP_CASES = [
+    Case("flip-without-model", _audit(_flip()), mentions=("p.yaml", "model")),
+    Case("flip-share-above-one", _audit(_flip("    max_flip_share: 1.5\n")),
+         mentions=("p.yaml",)),
+    Case("flip-share-negative", _audit(_flip("    max_flip_share: -0.1\n")),
+         mentions=("p.yaml",)),
+    Case("flip-share-text", _audit(_flip("    max_flip_share: lots\n")), mentions=("p.yaml",)),
+    Case("flip-sample-tiny", _audit(_flip("    sample_size: 1\n")), mentions=("p.yaml",)),
+    Case("flip-confidence-one", _audit(_flip("    confidence: 1\n")), mentions=("p.yaml",)),
+    Case("flip-unknown-attribute", _model_audit(_flip("    attributes: [religion]\n")),
+         mentions=("p.yaml:", "religion")),
+    Case("flip-proxy-not-a-column", _model_audit(_flip("    proxies: {gender: [postcode]}\n")),
+         mentions=("p.yaml:", "postcode")),
+    Case("flip-proxy-for-unprotected", _model_audit(_flip("    proxies: {age: [tenure]}\n")),
+         mentions=("p.yaml:", "age")),
+    Case("flip-proxies-not-a-list", _model_audit(_flip("    proxies: tenure\n")),
+         mentions=("p.yaml",)),
+    # applicable and failing: a proxy the model leans on flips decisions (blocks: exit 1)
+    Case("flip-proxy-flips-block", _model_audit(_flip(
+        "    proxies: {SeniorCitizen: [PaymentMethod, Dependents]}\n")), exit_code=1),
+    # not applicable is never a pass of the gate's blocking check, and never an error
+    Case("flip-not-applicable-exits-0", _model_audit(_flip()), exit_code=0, may_pass=True),
+]
+
+
+CASES = SLICE_CASES + FLIP_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -375,7 +375,10 @@ class Stability(Check):
         return CheckOutcome(status=Status.PASS if ok else Status.FAIL, summary=summary,
                             metrics=tuple(metrics), details=details)
 
-CHECKS = (GlobalImportance, ProtectedDriver, GroupDivergence, ReasonCodes, Stability)
+from cxaudit.checks.counterfactual import CounterfactualFlip  # noqa: E402 - issue 20
+
+CHECKS = (GlobalImportance, ProtectedDriver, GroupDivergence, ReasonCodes, Stability,
+          CounterfactualFlip)
 
 __all__ = ["CHECKS", "ExplainParams", "GlobalImportance", "GroupDivergence", "ProtectedDriver",
            "ReasonCodes", "Stability"]
