@@ -21,7 +21,8 @@ def test_every_explain_check_is_registered():
     assert not registry.broken
     types = {cls.type for cls in CHECKS}
     assert types == {"explain.global_importance", "explain.protected_driver",
-                     "explain.group_divergence", "explain.reason_codes", "explain.stability"}
+                     "explain.group_divergence", "explain.reason_codes", "explain.stability",
+                     "explain.counterfactual_flip"}
     for cls in CHECKS:
         assert registry.get(cls.type) is cls
 
