@@ -149,6 +149,9 @@ class CheckResult(_Frozen):
     #: What an ``inconclusive`` outcome does under severity ``block``: ``block`` (default) or
     #: ``warn``. Stored so the verdict is a function of ``audit.json`` alone.
     on_inconclusive: Literal["block", "warn"] = "block"
+    #: When and where the cited rule applies (jurisdiction, dates, confidence mark P/Q/S,
+    #: pack and version) and its standing at the audit date; null for checks without one.
+    law: dict[str, Any] | None = None
 
     @property
     def blocks(self) -> bool:

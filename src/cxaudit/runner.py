@@ -55,9 +55,15 @@ def package_versions() -> dict[str, str]:
 
 def check_requirements(ctx: AuditContext) -> None:
     """Fail early (exit 2) when a declared check needs an input the audit lacks."""
+    from cxaudit.lawdates import resolve_audit_date, standing
+
     registry = load_registry()
     for params in ctx.policy.checks:
         cls = registry.get(params.type)
+        law = getattr(params, "law", None)
+        if law is not None and standing(law, ctx.policy.system,
+                                        resolve_audit_date(ctx)).status == "not_applicable":
+            continue  # a rule that does not apply needs nothing
         for need in sorted(getattr(cls, "requires", ())):
             attribute, what = _NEEDS.get(need, (None, need))
             value = getattr(ctx, attribute) if attribute is not None else True
@@ -68,12 +74,39 @@ def check_requirements(ctx: AuditContext) -> None:
 
 
 def run_check(params: CheckParams, ctx: AuditContext) -> CheckResult:
-    """Run one check; any exception becomes an ``error`` result."""
+    """Run one check; any exception becomes an ``error`` result.
+
+    A check whose rule (``law``) does not apply to the system, its jurisdictions or the
+    audit date is not run: ``not_applicable`` with the reason; one whose standing depends
+    on a date the audit does not know is ``inconclusive`` ("give --as-of")."""
+    from cxaudit.lawdates import law_record, resolve_audit_date, standing
+
     registry = load_registry()
     cls = registry.get(params.type)
+    law = getattr(params, "law", None)
+    found = standing(law, ctx.policy.system, resolve_audit_date(ctx)) if law else None
     base = {"id": params.id, "type": params.type, "severity": params.severity,
-            "description": params.description, "on_inconclusive": params.on_inconclusive}
+            "description": params.description, "on_inconclusive": params.on_inconclusive,
+            "law": law_record(law, found) if law else None}
     rule = params.rule or (cls.rule if cls else None)
+    if found is not None and found.status is not None:
+        word = ("does not apply" if found.status == "not_applicable"
+                else "cannot be judged")
+        return CheckResult(**base, status=Status(found.status), rule=rule,
+                           summary=f"The rule {word}: {found.reason}.",
+                           details={"standing": found.reason})
+    result = _run_check(params, ctx, cls, base, rule)
+    if found is not None and found.before_deadline and result.severity.value == "block":
+        # In force, but existing uses need not comply yet: a failure warns until the deadline.
+        result = result.model_copy(update={
+            "severity": type(result.severity)("warn"),
+            "summary": f"{result.summary} (Compliance is due by "
+                       f"{law.compliance_deadline.isoformat()}: warns until then.)"})
+    return result
+
+
+def _run_check(params: CheckParams, ctx: AuditContext, cls: Any, base: dict[str, Any],
+               rule: str | None) -> CheckResult:
     if cls is None:
         return CheckResult(**base, status=Status.ERROR, rule=rule,
                            summary=f"check type {params.type} is not installed",
@@ -167,6 +200,8 @@ class AuditInputs:
     engine: str | None = None  # None: the policy's `engine:`, else local
     seed: int = 0
     waivers: str | None = None
+    #: The date rules are judged at (``--as-of``): ISO date or time with offset.
+    as_of: str | None = None
 
 
 def _record(kind: str, path: str | None, rows: int | None = None, **detail: Any) -> InputRecord:
@@ -246,7 +281,7 @@ def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None) ->
     return audit_loaded(
         policy, frame, engine=engine, model=model, consent=consent, reference=reference,
         seed=inputs.seed, started=started, clock=clock, progress=progress, waivers=waivers,
-        records={
+        as_of=inputs.as_of, records={
             "data": _record("data", inputs.data, rows=rows),
             **({"consent": _record("consent", consent_path, rows=len(consent))}
                if consent is not None else {}),
@@ -284,20 +319,28 @@ def _pandas_view(engine: Any, frame: Any, policy: Any) -> Any:
 def audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any = None, consent: Any = None,
                  reference: Any = None, seed: int = 0, records: dict[str, InputRecord] | None = None,
                  started: datetime | None = None, clock: float | None = None,
-                 progress: Progress | None = None, waivers: tuple[Any, ...] = ()) -> AuditResult:
+                 progress: Progress | None = None, waivers: tuple[Any, ...] = (),
+                 as_of: str | None = None) -> AuditResult:
     """Run an audit on already-loaded inputs (used by the CLI, the demo and MLflow)."""
     from cxaudit.masking import using_id_key
 
+    if as_of is not None:
+        from cxaudit.lawdates import to_moment
+
+        try:
+            to_moment(as_of, what="--as-of")
+        except ValueError as exc:
+            raise InputError(str(exc), hint="e.g. --as-of 2027-01-15") from None
     with using_id_key(id_key_of(policy)):
         return _audit_loaded(policy, frame, engine=engine, model=model, consent=consent,
                              reference=reference, seed=seed, records=records, started=started,
-                             clock=clock, progress=progress, waivers=waivers)
+                             clock=clock, progress=progress, waivers=waivers, as_of=as_of)
 
 
 def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: Any,
                   reference: Any, seed: int, records: dict[str, InputRecord] | None,
                   started: datetime | None, clock: float | None, progress: Progress | None,
-                  waivers: tuple[Any, ...]) -> AuditResult:
+                  waivers: tuple[Any, ...], as_of: str | None = None) -> AuditResult:
     from cxaudit.context import build_context
     from cxaudit.evidence.waivers import apply_waivers, verdict_with_waivers
     from cxaudit.masking import EXAMPLES_HINT, examples_enabled
@@ -318,6 +361,8 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
     with _threads_for(engine, frame):
         ctx = build_context(policy, frame, engine, model=model, consent=consent,
                             reference=reference, seed=seed)
+        if as_of is not None:
+            ctx.notes["as_of_option"] = as_of
         check_requirements(ctx)
         results = run_checks(ctx, progress)
     if any(c.type.startswith("bias.") for c in policy.checks):
@@ -346,7 +391,8 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
         verdict=verdict,
         verdict_reason=reason,
         policy={"name": Path(policy.source).stem, "sha256": policy.sha256,
-                "resolved_sha256": policy.resolved_sha256, "extends": list(policy.extends)},
+                "resolved_sha256": policy.resolved_sha256, "extends": list(policy.extends),
+                **_dates_and_packs(ctx, policy)},
         system=policy.system.model_dump(mode="json", exclude_none=True),
         checks=results,
         inputs=inputs,
@@ -376,6 +422,20 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
 #: count. BLAS is left alone: its sums are split by thread, so matrix products (the SHAP
 #: bootstrap) would change in the last bit.
 SMALL_AUDIT_ROWS = 100_000
+
+
+def _dates_and_packs(ctx: AuditContext, policy: Any) -> dict[str, Any]:
+    """The audit date (and its source) and the packs with their versions, for audit.json."""
+    from cxaudit.lawdates import resolve_audit_date
+
+    when = resolve_audit_date(ctx)
+    block: dict[str, Any] = {"as_of": {"date": when.moment.isoformat() if when.moment else None,
+                                       "source": when.source}}
+    if getattr(policy, "packs", ()):
+        block["packs"] = [dict(p) for p in policy.packs]
+    if policy.system.jurisdictions:
+        block["jurisdictions"] = list(policy.system.jurisdictions)
+    return block
 
 
 def _threads_for(engine: Any, frame: Any) -> Any:

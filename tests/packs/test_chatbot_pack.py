@@ -74,8 +74,23 @@ def audited(tmp_path_factory):
                                    "significant effects); customer-service good practice",
                            "description": "As in the pack, with sentiment. Thresholds are "
                                           "cxaudit defaults."}])
-    result, md = run(policy, folder / "log.csv")
+    result, md = run(policy, folder / "log.csv", as_of="2026-09-01")
     return result, md, truth
+
+
+@pytest.mark.parametrize("as_of, status", [("2026-08-01", "not_applicable"),
+                                           ("2026-08-02", "fail"), (None, "inconclusive")])
+def test_disclosure_duty_from_2_august_2026(tmp_path, as_of, status):
+    """EU AI Act Art. 50(1) applies from 2 Aug 2026: before it the check does not apply;
+    without an audit date (no --as-of, no as_of, no data.timestamp) it cannot be judged."""
+    log, _ = _log()
+    log.to_csv(tmp_path / "log.csv", index=False)
+    policy = wrap("chatbot-automation", tmp_path, system={"name": "bot", "model_type": "chatbot"},
+                  data={"protected": ["language"]})
+    check = by_id(run(policy, tmp_path / "log.csv", as_of=as_of)[0])["ai-disclosed"]
+    assert check.status.value == status, check.summary
+    assert check.law["applies_from"] == "2026-08-02" and check.law["confidence"] == "S"
+    assert check.law["pack"] == "chatbot-automation"
 
 
 def test_missing_disclosure_is_found(audited):
@@ -129,6 +144,6 @@ def test_missing_columns_are_named(tmp_path):
     pd.DataFrame({"conversation_id": ["a"], "turn": [1], "who": ["bot"]}).to_csv(
         tmp_path / "log.csv", index=False)
     policy = wrap("chatbot-automation", tmp_path, system={"name": "bot"})
-    checks = by_id(run(policy, tmp_path / "log.csv")[0])
+    checks = by_id(run(policy, tmp_path / "log.csv", as_of="2026-09-01")[0])
     assert checks["ai-disclosed"].status is Status.ERROR
     assert "speaker" in checks["ai-disclosed"].summary

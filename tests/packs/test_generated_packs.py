@@ -169,7 +169,7 @@ def test_eu_ai_act_high_risk_on_credit_decisions(tmp_path):
     data = {"id": "applicant_id", "label": "repaid", "prediction": "approved",
             "protected": ["sex"], "features": ["income", "debt_ratio", "history_months"]}
     policy = wrap("eu-ai-act-high-risk", tmp_path, system=_ai_act_system(tmp_path), data=data)
-    result, md = run(policy, tmp_path / "credit.csv")
+    result, md = run(policy, tmp_path / "credit.csv", as_of="2027-12-02")
     checks = by_id(result)
     assert all(c.status is not Status.ERROR for c in result.checks), [
         (c.id, c.summary) for c in result.checks if c.status is Status.ERROR]
@@ -198,7 +198,7 @@ def test_eu_ai_act_high_risk_on_credit_decisions(tmp_path):
     policy = wrap("eu-ai-act-high-risk", tmp_path, name="worse", data=data,
                   system=_ai_act_system(tmp_path, override_mechanism=None))
     (tmp_path / "docs" / "annex-iv.md").unlink()
-    checks = by_id(run(policy, tmp_path / "credit.csv")[0])
+    checks = by_id(run(policy, tmp_path / "credit.csv", as_of="2027-12-02")[0])
     assert checks["human-oversight"].status is Status.FAIL
     assert "override_mechanism" in checks["human-oversight"].summary
     assert checks["documentation"].status is Status.FAIL

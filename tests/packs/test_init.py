@@ -128,7 +128,7 @@ def test_init_for_a_chatbot_log_uses_the_chatbot_pack(tmp_path):
     policy = load_policy(out)
     assert policy.extends == ("chatbot-automation",)
     assert policy.data.protected == ["language"]
-    result, md = run(out, path)
+    result, md = run(out, path, as_of="2026-09-01")  # Art. 50(1) applies from 2 Aug 2026
     checks = by_id(result)
     assert checks["ai-disclosed"].status is Status.FAIL      # planted: every 37th conversation
     assert {m.name: m.value for m in checks["ai-disclosed"].metrics}["without_disclosure"] == (

@@ -53,22 +53,38 @@ def test_unknown_status_is_shown_by_its_value():
     assert tone.word == "Newly invented" and tone.glyph
 
 
-def test_employment_and_credit_rules_are_not_listed_for_a_churn_model():
-    churn = {"name": "s", "model_type": "churn", "automation": "human_in_the_loop"}
-    assert applies("NYC Local Law 144 (6 RCNY 5-301) impact ratio for scores", churn)
-    assert applies("Four-fifths rule of thumb (29 CFR 1607.4(D))", churn)
-    assert applies("ECOA / Reg. B 12 CFR 1002.9 (principal reasons)", churn)
-    assert applies("Calibration within groups (Kleinberg et al. 2016)", churn)
-    assert applies("GDPR Art. 7(3): withdrawal stops processing", churn) is None
-    hiring = {**churn, "sector": "employment", "jurisdictions": ["US-NY"]}
-    assert applies("NYC Local Law 144 (6 RCNY 5-301) impact ratio", hiring) is None
-    assert applies("GDPR Art. 7(3)", hiring)  # outside the declared jurisdictions
-    result = _result(_check("ll144", "fail", "info", "bias.scoring_rate",
-                            rule="NYC Local Law 144 (6 RCNY 5-301)"),
-                     _check("c", "pass", rule="GDPR Art. 7(3)"))
+def test_rules_that_do_not_apply_are_left_out_by_the_audits_own_data():
+    """The standing of a rule is the check's: its law (jurisdiction, domains, dates) decided
+    at audit time, never the citation's words."""
+    from cxaudit.lawdates import AuditDate, LawMeta, standing
+    from cxaudit.policy.model import System
+
+    churn = System(name="s", model_type="churn", automation="human_in_the_loop")
+    ll144 = LawMeta(jurisdiction="US-NY-NYC", domains=["employment"], confidence="Q")
+    when = AuditDate(None, "no date")
+    assert standing(ll144, churn, when).status == "not_applicable"   # advertising, not hiring
+    hiring = System(name="s", domains=["employment"], jurisdictions=["US-NY"])
+    assert standing(ll144, hiring, when).status is None
+    gdpr = LawMeta(jurisdiction="EU", confidence="S")
+    assert "jurisdictions US-NY" in standing(gdpr, hiring, when).reason
+    assert standing(gdpr, churn, when).status is None              # no jurisdictions declared
+    assert applies("Calibration within groups (Kleinberg et al. 2016)", []) == \
+        "a method, not a rule"
+    result = _result(_check("ll144", "not_applicable", "info", "bias.scoring_rate",
+                            rule="NYC Local Law 144 (6 RCNY 5-301)",
+                            law={"jurisdiction": "US-NY-NYC", "confidence": "Q",
+                                 "standing": "covers employment decisions"}),
+                     _check("c", "pass", rule="GDPR Art. 7(3)",
+                            law={"jurisdiction": "EU", "confidence": "S",
+                                 "note": "per secondary sources; verify against the official "
+                                         "text"}))
     view = build_view(result)
     assert [r["rule"] for r in view["rules"]] == ["GDPR Art. 7(3)"]
-    assert view["rules_left_out"][0]["rule"].startswith("NYC Local Law 144")
+    assert view["rules"][0]["confidence"] == "S" and "EU" in view["rules"][0]["where"]
+    assert view["rules_left_out"] == [{"rule": "NYC Local Law 144 (6 RCNY 5-301)",
+                                       "why": "covers employment decisions"}]
+    md = render(result, "md")
+    assert "[S] — per secondary sources; verify against the official text" in md
 
 
 def test_baseline_panel_uses_report_diff():

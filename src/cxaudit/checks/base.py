@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cxaudit.lawdates import LawMeta
 from cxaudit.result import Metric, Severity, Status
 
 if TYPE_CHECKING:
@@ -82,6 +83,10 @@ class CheckParams(BaseModel):
     rule: str | None = Field(
         default=None, description="The rule or law this check stands for (overrides the default)."
     )
+    law: LawMeta | None = Field(
+        default=None, description="When and where the cited rule applies: jurisdiction, "
+        "applies_from, compliance_deadline, applies_until, domains, confidence (P/Q/S). "
+        "Built-in packs fill it from their `pack.law` defaults.")
     on_inconclusive: Literal["block", "warn"] = Field(
         default="block",
         description="What an inconclusive outcome (the data could not decide) does under "

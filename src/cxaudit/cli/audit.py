@@ -52,6 +52,9 @@ def parse_formats(value: str) -> list[str]:
                    "resolved and worse since then.")
 @click.option("--waivers", "waivers", default=None, type=click.Path(dir_okay=False),
               help="YAML file with more waivers (a `waivers:` list, as in the policy).")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="The date rules are judged at (YYYY-MM-DD or a time with its UTC offset); "
+                   "default: the policy's as_of, else the latest data.timestamp.")
 @click.option("--sign-key", default=None, type=click.Path(dir_okay=False),
               help="Ed25519 private key (PEM PKCS#8) to sign manifest.json with.")
 @click.option("--trail", default=None, type=click.Path(dir_okay=False),
@@ -68,7 +71,7 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           templates: str | None, waivers: str | None, sign_key: str | None,
           trail: str | None, no_trail: bool, to_mlflow: bool = False,
           tracking_uri: str | None = None, baseline: str | None = None,
-          trust_types: tuple[str, ...] = ()) -> None:
+          trust_types: tuple[str, ...] = (), as_of: str | None = None) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
@@ -94,7 +97,7 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
         trust_types=tuple(trust_types),
-        engine=engine, seed=seed, waivers=waivers)
+        engine=engine, seed=seed, waivers=waivers, as_of=as_of)
     scope = contextlib.nullcontext()
     if tracking_uri:  # models:/ and runs:/ URIs resolve against it too
         from cxaudit.integrations.mlflow_common import using_tracking

@@ -110,6 +110,9 @@ def show(pack: str, as_yaml: bool) -> None:
     click.echo(f"  file: {path}")
     if loaded.extends and pack not in packs:
         click.echo(f"  extends: {', '.join(loaded.extends)}")
+    for meta in loaded.packs:
+        click.echo(f"  pack:    {meta['name']} version {meta['version']} "
+                   f"({', '.join(meta['jurisdictions'])})")
     for row in describe_checks(loaded):
         click.echo("")
         click.echo(f"{row['id']}  ({row['type']}, severity {row['severity']})")
@@ -121,7 +124,29 @@ def show(pack: str, as_yaml: bool) -> None:
             click.echo(f"  threshold: {row['threshold']} ({source})")
         if row["parameters"]:
             click.echo("  params:    " + ", ".join(f"{k}={v}" for k, v in row["parameters"].items()))
+        law = row.get("law")
+        if law:
+            click.echo(f"  applies:   {_law_line(law)}")
         if row["description"]:
             click.echo(f"  why:       {row['description']}")
     click.echo("")
     click.echo(NOT_LEGAL_ADVICE)
+
+
+def _law_line(law: dict) -> str:
+    """Where and when a check's rule applies, its mark, and the note for [S]."""
+    if law.get("basis") == "good_practice":
+        return "good practice (no rule sets it; applies everywhere)"
+    parts = ["any jurisdiction" if law.get("jurisdiction") == "ANY" else law.get("jurisdiction")]
+    for key, word in (("applies_from", "from"), ("compliance_deadline", "compliance due"),
+                      ("applies_until", "until")):
+        if law.get(key):
+            parts.append(f"{word} {law[key]}")
+    if law.get("domains"):
+        parts.append("decisions: " + ", ".join(law["domains"]))
+    text = "; ".join(str(p) for p in parts)
+    if law.get("confidence"):
+        text += f" [{law['confidence']}]"
+    if law.get("note"):
+        text += f" — {law['note']}"
+    return text

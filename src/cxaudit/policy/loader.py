@@ -241,6 +241,8 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], list[tuple[_Layer, int
             if path and path[0] != "checks":
                 locs[path] = (layer.file, where)
         raw_checks = layer.data.get("checks") or []
+        pack = layer.data.get("pack")
+        pack = pack if isinstance(pack, dict) else None
         if isinstance(raw_checks, list):
             seen_here: set[str] = set()
             for index, check in enumerate(raw_checks):
@@ -251,11 +253,63 @@ def _merge(layers: list[_Layer]) -> tuple[dict[str, Any], list[tuple[_Layer, int
                     key = (layer.file, index)
                 else:
                     seen_here.add(key)
-                checks[key] = (layer, index, check)
+                before = checks.get(key)
+                checks[key] = (layer, index, _with_law(check, pack,
+                                                       before[2] if before else None))
         if "checks" in layer.locations and (layer is layers[-1] or "checks" not in locs):
             locs[("checks",)] = (layer.file, layer.locations[("checks",)])
     merged["extends"] = []
+    # A pack's identity belongs to its own checks (their `law`), not to the policy.
+    # (Validated per layer by _pack_problems.)
+    merged.pop("pack", None)
     return merged, list(checks.values()), locs
+
+
+def _with_law(check: Any, pack: dict[str, Any] | None, before: Any) -> Any:
+    """The check with its ``law`` block: its own keys over its pack's defaults; a check
+    that overrides another by id without a ``law`` of its own keeps the one it replaces
+    (a new threshold does not change when or where the rule applies)."""
+    if not isinstance(check, dict):
+        return check
+    own = check.get("law")
+    if own is not None and not isinstance(own, dict):
+        return check  # validation reports it
+    if own is None and pack is None:
+        if isinstance(before, dict) and isinstance(before.get("law"), dict):
+            return {**check, "law": before["law"]}
+        return check
+    law: dict[str, Any] = {}
+    if pack is not None:
+        defaults = pack.get("law")
+        places = pack.get("jurisdictions")
+        if isinstance(places, list) and len(places) == 1:
+            law["jurisdiction"] = places[0]
+        if isinstance(defaults, dict):
+            law.update(defaults)
+    law.update(own or {})
+    if pack is not None:
+        law["pack"], law["pack_version"] = pack.get("name"), str(pack.get("version"))
+    return {**check, "law": law}
+
+
+def _pack_problems(layers: list[_Layer]) -> tuple[list[PolicyProblem], list[dict[str, Any]]]:
+    """Each layer's ``pack:`` block validated; the packs drawn on (name, version, places)."""
+    from cxaudit.lawdates import PackMeta
+
+    problems: list[PolicyProblem] = []
+    packs: list[dict[str, Any]] = []
+    for layer in layers:
+        if "pack" not in layer.data:
+            continue
+        try:
+            meta = PackMeta.model_validate(layer.data["pack"])
+        except ValidationError as exc:
+            locs = {p: (layer.file, w) for p, w in layer.locations.items()}
+            problems.extend(_validation_problems(exc, PackMeta, ("pack",), locs, layer.file))
+            continue
+        packs.append({"name": meta.name, "version": meta.version,
+                      "jurisdictions": meta.jurisdictions})
+    return problems, packs
 
 
 def _validate_check(layer: _Layer, index: int, raw: Any, out_index: int,
@@ -356,6 +410,8 @@ def load_policy(path: str | Path) -> Policy:
 
     for layer in res.layers:
         problems.extend(_duplicate_ids(layer))
+    pack_problems, packs = _pack_problems(res.layers)
+    problems.extend(pack_problems)
     if envelope is not None:
         for found in section_problems(envelope):
             file, at = _locate(locs, found.path)
@@ -389,6 +445,8 @@ def load_policy(path: str | Path) -> Policy:
         checks=tuple(validated),
         approvals=envelope.approvals,
         waivers=tuple(envelope.waivers),
+        as_of=envelope.as_of,
+        packs=tuple(packs),
         extends=tuple(top.data.get("extends") or ()) if isinstance(top.data.get("extends"), list)
         else (),
         source=str(path),

@@ -24,6 +24,7 @@ from pydantic import (
 from cxaudit.checks.base import CheckParams
 from cxaudit.consent.vocabulary import LawfulBasis
 from cxaudit.evidence.schema import Approvals, Waiver
+from cxaudit.lawdates import DOMAINS, PackMeta
 from cxaudit.policy.validators import known_time_zone
 
 FORMAT_VERSION = 1
@@ -110,6 +111,28 @@ class System(_Section):
         "(EU AI Act Art. 12, 19).")
     documents: SystemDocuments | None = Field(
         default=None, description="References (relative paths or URLs) to governance documents.")
+    jurisdictions: list[str] | None = Field(
+        default=None, description="Where the system is used (EU, UK, US-CA, US-CO, US-NY, "
+        "US-NY-NYC, …): only the rules of these places apply. Default: every pack's rules.")
+    domains: list[str] | None = Field(
+        default=None, description=f"What the decisions are about ({', '.join(DOMAINS)}); "
+        "default: inferred from model_type where it can be.")
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _places(cls, value: list[str] | None) -> list[str] | None:
+        from cxaudit.lawdates import _code
+
+        return None if value is None else [_code(v) for v in value]
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            bad = [d for d in value if d not in DOMAINS]
+            if bad:
+                raise ValueError(f"unknown domain(s) {bad}; known: {', '.join(DOMAINS)}")
+        return value
 
 
 class DataSpec(_Section):
@@ -302,8 +325,21 @@ class PolicyEnvelope(_Section):
         default=None, description="Computation engine (the --engine option wins); default: local."
     )
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    as_of: date | datetime | None = Field(
+        default=None, description="The date rules are judged at (--as-of wins); default: the "
+        "latest data.timestamp. A time needs its UTC offset.")
+    pack: PackMeta | None = Field(default=None, description="A pack's name, version, "
+                                  "jurisdictions and its checks' `law` defaults.")
     approvals: Approvals | None = Field(default=None, description="Required sign-off roles.")
     waivers: list[Waiver] = Field(default_factory=list, description="Accepted, expiring risks.")
+
+    @field_validator("as_of")
+    @classmethod
+    def _aware_as_of(cls, value: date | datetime | None) -> date | datetime | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("`as_of` is a date (2027-01-15) or a time with its UTC offset "
+                             "(2027-01-15T09:00:00Z): naive and aware times are never compared")
+        return value
 
 
 class Policy(BaseModel):
@@ -319,6 +355,9 @@ class Policy(BaseModel):
     extends: tuple[str, ...] = ()
     approvals: Approvals | None = None
     waivers: tuple[Waiver, ...] = ()
+    as_of: date | datetime | None = None
+    #: The packs the policy draws checks from: name, version, jurisdictions.
+    packs: tuple[dict[str, Any], ...] = ()
     source: str
     sha256: str = Field(description="SHA-256 of the policy file's bytes.")
     resolved_sha256: str = Field(description="SHA-256 of the policy after `extends` is applied.")

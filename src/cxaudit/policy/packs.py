@@ -64,13 +64,16 @@ def describe_checks(policy: Policy) -> list[dict[str, Any]]:
     list of dict
         ``id``, ``type``, ``severity``, ``rule`` (the check's own or its type's
         default), ``threshold`` (plain language or None), ``threshold_source``,
-        ``parameters`` (the non-default parameters) and ``description``.
+        ``parameters`` (the non-default parameters), ``description`` and ``law`` (where
+        and when the rule applies, its confidence mark, pack and version; None without).
     """
     from cxaudit.checks.registry import load_registry
     from cxaudit.render.rules import threshold_source
 
     registry = load_registry()
-    common = {"id", "type", "severity", "description", "rule", "threshold"}
+    from cxaudit.lawdates import law_record
+
+    common = {"id", "type", "severity", "description", "rule", "threshold", "law"}
     rows = []
     for params in policy.checks:
         cls = registry.get(params.type)
@@ -85,5 +88,6 @@ def describe_checks(policy: Policy) -> list[dict[str, Any]]:
                                                               exclude_defaults=True).items()
                            if k not in common},
             "description": params.description,
+            "law": law_record(params.law) if getattr(params, "law", None) else None,
         })
     return rows

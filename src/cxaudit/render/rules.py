@@ -82,13 +82,25 @@ def rules_covered(result: AuditResult) -> list[dict[str, Any]]:
     for check in result.checks:
         if not check.rule:
             continue
+        law = check.law or {}
         entry = {"id": check.id, "type": check.type, "status": check.status.value,
                  "severity": check.severity.value,
-                 "threshold_source": threshold_source(check.description)}
+                 "threshold_source": threshold_source(check.description),
+                 "standing": law.get("standing"), "confidence": law.get("confidence"),
+                 "jurisdiction": law.get("jurisdiction"), "note": law.get("note"),
+                 "applies_from": law.get("applies_from"),
+                 "applies_until": law.get("applies_until"),
+                 "compliance_deadline": law.get("compliance_deadline"),
+                 "pack": law.get("pack"), "pack_version": law.get("pack_version")}
         for citation in split_citations(check.rule):
             row = rows.setdefault(citation, {"rule": citation, "checks": []})
             row["checks"].append(entry)
     for row in rows.values():
         row["outcome"] = min((c["status"] for c in row["checks"]),
                              key=lambda s: _ORDER.get(s, 9))
+        marks = sorted({c["confidence"] for c in row["checks"] if c.get("confidence")},
+                       key="PQS".index)
+        # The weakest mark among its checks ([S] weaker than [Q], weaker than [P]).
+        row["confidence"] = marks[-1] if marks else None
+        row["note"] = next((c["note"] for c in row["checks"] if c.get("note")), None)
     return list(rows.values())

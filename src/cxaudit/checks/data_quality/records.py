@@ -95,7 +95,8 @@ class FreshnessParams(CheckParams):
     timezone: str | None = Field(default=None, description="IANA zone the timestamps were "
                                  "recorded in, required when they carry no UTC offset.")
     as_of: datetime | None = Field(default=None, description="Moment to measure age from, with "
-                                   "its zone (default: now). Pin it for reproducible audits.")
+                                   "its zone (default: the audit's date, --as-of or the "
+                                   "policy's as_of; without one the check is inconclusive).")
     format: str = Field(default="ISO8601", description="strftime format of text timestamps.")
 
     @field_validator("timezone")
@@ -161,7 +162,22 @@ class Freshness(Check):
             newest = newest.tz_localize(ZoneInfo(params.timezone), ambiguous=True,
                                         nonexistent="shift_forward").tz_convert("UTC")
             zone_note = f"naive timestamps read as {params.timezone}"
-        as_of = (params.as_of or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        if params.as_of is not None:
+            as_of = params.as_of.astimezone(timezone.utc)
+        else:
+            # The audit's date input, never the wall clock: reruns stay identical.
+            from cxaudit.lawdates import GIVE_AS_OF, resolve_audit_date
+
+            when = resolve_audit_date(ctx)
+            if when.moment is None or when.from_data:
+                why = ("the audit date is the data's own latest event time, against which "
+                       "the data is always fresh" if when.from_data else "the audit has no date")
+                return CheckOutcome(status=Status.INCONCLUSIVE, details={
+                    "newest": newest.isoformat(), "as_of": None},
+                    summary=f"The newest {column} is {newest.isoformat()}; its age cannot be "
+                            f"judged: {why}. {GIVE_AS_OF[0].upper()}{GIVE_AS_OF[1:]}, or the "
+                            "check's `as_of`.")
+            as_of = when.moment
         age_days = (as_of - newest.to_pydatetime()).total_seconds() / 86400
         ok = age_days <= params.max_age_days
         metrics = (Metric(name="age_days", value=age_days, n=found["values"],

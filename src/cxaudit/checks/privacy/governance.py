@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from pydantic import Field
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
@@ -82,7 +80,8 @@ class Retention(Check):
     Rows whose event time (``data.timestamp``) is more than
     ``consent.retention_days`` before the reference date must have been
     deleted or anonymised. The reference date is ``consent.as_of`` when set,
-    else the audit date (stated in the finding). Without a timestamp column the
+    else the audit's date (``--as-of``, the policy's ``as_of``, else the latest
+    event time; stated in the finding) — never the wall clock. Without a timestamp column the
     age of rows is unknown and the check reports insufficient data — it never
     passes silently.
 
@@ -122,12 +121,21 @@ class Retention(Check):
             reference = scalar_micros(as_of, timezone=zone)
             source = f"consent.as_of {as_of.isoformat()}"
         else:
-            now = datetime.now(timezone.utc).replace(microsecond=0)
+            # The audit's date input (--as-of, the policy's as_of, the latest event time),
+            # never the wall clock: reruns of the same audit stay identical.
+            from cxaudit.lawdates import GIVE_AS_OF, resolve_audit_date
+
+            when = resolve_audit_date(ctx)
+            if when.moment is None:
+                return CheckOutcome(status=Status.INCONCLUSIVE, details={"retention_days": days},
+                                    summary=f"The audit has no date to measure the age of rows "
+                                            f"from: {GIVE_AS_OF}.")
+            now = when.moment
             reference = scalar_micros(now if times.aware else now.replace(tzinfo=None),
                                       timezone=None)
-            source = f"the audit time {now.isoformat()}"
+            source = f"the audit date {now.isoformat()} ({when.source})"
             if not times.aware:
-                note = " (naive event times compared with the audit time in UTC)"
+                note = " (naive event times compared with the audit date in UTC)"
         require_compatible(times, f"data.timestamp {ctx.policy.data.timestamp!r}", reference,
                            "the retention reference date")
         cutoff = int(reference.micros[0]) - days * _DAY_US

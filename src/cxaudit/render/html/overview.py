@@ -48,7 +48,13 @@ def identity(result: AuditResult, digest: str) -> list[tuple[str, str]]:
                                            is not None else "",
                                            f"sha256 {data.sha256[:12]}" if data.sha256 else "") if x)
     policy = result.policy
-    packs = ", ".join(policy.get("extends") or []) or "none"
+    versions = {p.get("name"): p.get("version") for p in policy.get("packs") or []}
+    packs = ", ".join(f"{name} {versions[name]}" if versions.get(name) else name
+                      for name in policy.get("extends") or []) or "none"
+    as_of = policy.get("as_of") or {}
+    judged = (f"{str(as_of['date'])[:10]} ({as_of.get('source')})" if as_of.get("date")
+              else (as_of.get("source") or "not recorded"))
+    places = ", ".join(policy.get("jurisdictions") or []) or "not declared (every pack's rules)"
     return [("System", str(system.get("name", ""))),
             ("Model", model_text or "not given"),
             ("Data snapshot", data_text or "not given"),
@@ -56,6 +62,8 @@ def identity(result: AuditResult, digest: str) -> list[tuple[str, str]]:
                        f"packs: {packs}"),
             ("cxaudit", result.versions.get("cxaudit", "?")),
             ("Date", str(result.run.get("started_at", ""))[:19].replace("T", " ") or "not recorded"),
+            ("Rules judged at", judged),
+            ("Jurisdictions", places),
             ("Audit digest", digest)]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from cxaudit.lawdates import CONFIDENCE_WORDS
 from cxaudit.render.html.fairness import num
 from cxaudit.render.html.status import check_tone, status_tone
 from cxaudit.render.rules import rules_covered
@@ -132,55 +133,60 @@ def explain_view(result: AuditResult) -> dict[str, Any] | None:
 
 # ---- rules: listed only when a check stands for them and they apply to this system ----
 
-_EMPLOYMENT = re.compile(r"four-fifths|1607|LL ?144|Local Law 144|RCNY|EEOC|Title VII", re.I)
-_CREDIT = re.compile(r"ECOA|Reg\.? ?B|1002\.|FCRA|credit", re.I)
+#: Citations of methods, not rules (a fairness tree, a paper): never listed as rules.
 _METHOD = re.compile(r"et al\.|Aequitas|fairness tree|Group fairness|Equal opportunity", re.I)
-_JURISDICTION = (("US-NY", re.compile(r"NYC|New York|RCNY|LL ?144", re.I)),
-                 ("US-CA", re.compile(r"CCPA|CPRA|CCR", re.I)),
-                 ("EU", re.compile(r"GDPR|EU AI Act|DSA|CJEU", re.I)))
 
 
-def _declared(system: dict[str, Any], *names: str) -> list[str]:
-    for name in names:
-        value = system.get(name)
-        if value:
-            return [str(v) for v in (value if isinstance(value, list) else [value])]
-    return []
+def is_method(citation: str) -> bool:
+    """True for a citation of a method or paper rather than a rule."""
+    return bool(_METHOD.search(citation)) and not re.search(r"Art\.|CFR|§|Law", citation)
 
 
-def applies(citation: str, system: dict[str, Any]) -> str | None:
-    """Why ``citation`` does not apply to ``system`` (None: it applies)."""
-    sector = " ".join(_declared(system, "sector", "domain")
-                      + [str(system.get("purpose") or ""), str(system.get("description") or "")])
-    model_type = str(system.get("model_type") or "")
-    if _METHOD.search(citation) and not re.search(r"Art\.|CFR|§|Law", citation):
+def applies(citation: str, checks: list[dict[str, Any]]) -> str | None:
+    """Why ``citation`` is left out of the rules that apply (None: it applies).
+
+    Whether a rule applies comes from the audit, not from the citation's words: each
+    check carries its rule's ``law`` (jurisdiction, decision domains, dates) and a check
+    whose rule does not apply to this system at the audit date is ``not_applicable``
+    with the reason (see :mod:`cxaudit.lawdates`). ``checks`` are the rule's checks as
+    :func:`cxaudit.render.rules.rules_covered` lists them (with ``status`` and ``standing``).
+    """
+    if is_method(citation):
         return "a method, not a rule"
-    if _EMPLOYMENT.search(citation) and not re.search(r"employ|hiring|recruit", sector, re.I):
-        return f"an employment rule; this is a {model_type or 'non-employment'} system"
-    if (_CREDIT.search(citation) and model_type != "credit_scoring"
-            and not re.search(r"credit|lending|loan", sector, re.I)):
-        return f"a credit rule; this is a {model_type or 'non-credit'} system"
-    if re.match(r"\s*GDPR Art\. ?22", citation) and system.get("automation") not in (
-            None, "fully_automated", "automated") and not system.get("significant_effect"):
-        return "applies to solely automated decisions with significant effects"
-    places = _declared(system, "jurisdictions", "jurisdiction")
-    if places:
-        for code, pattern in _JURISDICTION:
-            if pattern.search(citation) and not any(p.upper().startswith(code) for p in places):
-                return f"outside the declared jurisdictions ({', '.join(places)})"
+    if checks and all(c["status"] == "not_applicable" for c in checks):
+        reasons = sorted({c.get("standing") or "its checks do not apply" for c in checks})
+        return "; ".join(reasons)
     return None
+
+
+def where_and_when(checks: list[dict[str, Any]]) -> str:
+    """``US-CA · from 2027-01-01 · due 2027-12-31 · until …`` from a rule's checks' law."""
+    law = next((c for c in checks if c.get("jurisdiction")), None)
+    if law is None:
+        return "not stated"
+    parts = ["any jurisdiction" if law["jurisdiction"] == "ANY" else law["jurisdiction"]]
+    for key, word in (("applies_from", "from"), ("compliance_deadline", "compliance due"),
+                      ("applies_until", "until")):
+        if law.get(key):
+            parts.append(f"{word} {law[key]}")
+    if law.get("pack"):
+        parts.append(f"pack {law['pack']} {law.get('pack_version') or ''}".strip())
+    return " · ".join(parts)
 
 
 def applicable_rules(result: AuditResult) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """Rules to list (with their checks) and those left out with the reason."""
     listed, left_out = [], []
     for row in rules_covered(result):
-        standing = [c for c in row["checks"] if c["status"] != "not_applicable"]
-        why = applies(row["rule"], result.system) if standing else "its checks do not apply"
+        why = applies(row["rule"], row["checks"])
         if why:
             left_out.append({"rule": row["rule"], "why": why})
         else:
-            listed.append({**row, "checks": standing, "tone": status_tone(row["outcome"])})
+            standing = [c for c in row["checks"] if c["status"] != "not_applicable"]
+            listed.append({**row, "checks": standing, "tone": status_tone(row["outcome"]),
+                           "where": where_and_when(standing),
+                           "confidence_words": CONFIDENCE_WORDS.get(row.get("confidence") or "",
+                                                                    "")})
     return listed, left_out
 
 
