@@ -36,7 +36,7 @@ from cxaudit.consent.asof import id_array
 from cxaudit.consent.tcf import known_purpose
 from cxaudit.consent.vocabulary import ALL_PURPOSES, SIGNALS, STATUSES, LawfulBasis
 from cxaudit.errors import InputError
-from cxaudit.loaders.consent import ATTRS_KEY, validate_ledger
+from cxaudit.loaders.consent import ATTRS_KEY, audited_purpose, validate_ledger
 from cxaudit.loaders.timestamps import (
     MISSING,
     Times,
@@ -102,16 +102,6 @@ class ConsentView:
         values = self.ledger[column]
         taken = values.take(np.maximum(self.record, 0)).reset_index(drop=True)
         return taken.mask(pd.Series(self.record < 0))
-
-
-def audited_purpose(policy: Any) -> str:
-    """``consent.purpose``, else ``system.purpose``; an input error when neither is set."""
-    purpose = (policy.consent.purpose if policy.consent else None) or policy.system.purpose
-    if not purpose:
-        raise InputError(f"{policy.locate('consent')}: the policy names no processing purpose",
-                         hint="set consent.purpose (or system.purpose) to the purpose id used "
-                              "in the consent ledger")
-    return purpose
 
 
 def purpose_rules(policy: Any, purpose: str | None = None) -> PurposeRules:

@@ -27,7 +27,7 @@ from cxaudit.integrations.mlflow_common import (
     resolve_tracking_uri,
     using_tracking,
 )
-from cxaudit.loaders.model import LoadedModel
+from cxaudit.loaders.loaded_model import LoadedModel
 
 _TRUTHY = {"1", "true", "yes", "y", "positive", "pos", "churn", "churned"}
 _MODELS = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))?/?$")

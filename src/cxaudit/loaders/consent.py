@@ -30,7 +30,7 @@ from cxaudit.consent.vocabulary import (
     TIME_COLUMNS,
     LawfulBasis,
 )
-from cxaudit.errors import DataError
+from cxaudit.errors import DataError, InputError
 from cxaudit.loaders.data import iter_table, missing_column_error, read_table
 from cxaudit.loaders.timestamps import Times, parse_column, row_list, rows_from
 from cxaudit.masking import examples_enabled, hash_id, mask_value
@@ -276,6 +276,16 @@ def _combine(parts: list[pd.DataFrame], source: str) -> pd.DataFrame:
     return ledger
 
 
+def audited_purpose(policy: Any) -> str:
+    """``consent.purpose``, else ``system.purpose``; an input error when neither is set."""
+    purpose = (policy.consent.purpose if policy.consent else None) or policy.system.purpose
+    if not purpose:
+        raise InputError(f"{policy.locate('consent')}: the policy names no processing purpose",
+                         hint="set consent.purpose (or system.purpose) to the purpose id used "
+                              "in the consent ledger")
+    return purpose
+
+
 def prepare_consent(policy: Any, frame: pd.DataFrame, ledger: pd.DataFrame, *,
                     source: str = "consent ledger") -> pd.DataFrame:
     """Validate the ledger before any check runs, so bad input exits 2.
@@ -284,8 +294,6 @@ def prepare_consent(policy: Any, frame: pd.DataFrame, ledger: pd.DataFrame, *,
     purpose, the subject id column, and event times whose time-zone kind
     matches the ledger's (naive vs aware is refused, never guessed).
     """
-    from cxaudit.consent.states import audited_purpose
-    from cxaudit.errors import InputError
     from cxaudit.loaders.timestamps import require_compatible, scalar_micros
 
     zone = policy.consent.timezone if policy.consent else None

@@ -10,7 +10,6 @@ pinned to a SHA-256; ``--trust-model`` does not widen what a skops file may hold
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from cxaudit.errors import ModelError
 from cxaudit.loaders.data import sha256_file
+from cxaudit.loaders.loaded_model import LoadedModel
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 
@@ -72,32 +72,6 @@ REVIEWED_SKOPS_TYPES: dict[str, str] = {
     "lightgbm.basic.Booster": "text model parsed by LightGBM's model-string loader",
     "collections.OrderedDict": "a dict that keeps insertion order",
 }
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A model ready to predict, with where it came from."""
-
-    estimator: Any
-    source: str
-    kind: str
-    sha256: str | None
-    feature_names: tuple[str, ...] | None = None
-    #: Optional callable ``DataFrame -> probabilities`` (e.g. MLflow pyfunc); else the estimator.
-    predict_fn: Any = None
-    #: Types outside skops' defaults and :data:`REVIEWED_SKOPS_TYPES` admitted by the user
-    #: (``--trust-type``) to load this model; the rerun command repeats them.
-    admitted_types: tuple[str, ...] = ()
-
-    def positive_index(self, positive: Any) -> int | None:
-        """Column of ``predict_proba`` that holds the positive class."""
-        classes = getattr(self.estimator, "classes_", None)
-        if classes is None:
-            return None
-        for index, value in enumerate(classes):
-            if value == positive or str(value) == str(positive):
-                return index
-        return None
 
 
 def load_model(path: str, *, trust: bool = False, expected_sha256: str | None = None,
