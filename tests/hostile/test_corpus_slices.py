@@ -143,7 +143,77 @@ FLIP_CASES = [
 ]
 
 
-CASES = SLICE_CASES + FLIP_CASES
+def _shift(scenario: str, extra: str = "") -> str:
+    return ("  - id: shift\n    type: bias.shift_stress\n    severity: block\n" + extra
+            + "    scenarios:\n      - " + scenario + "\n")
+
+
+OK_SCENARIO = "{name: s, feature: Contract, target: {Month-to-month: 0.5, One year: 0.5}}"
+SHIFT_CASES = [
+    Case("shift-no-scenarios", _audit("  - id: shift\n    type: bias.shift_stress\n"),
+         mentions=("p.yaml",)),
+    Case("shift-empty-scenarios", _audit("  - id: shift\n    type: bias.shift_stress\n"
+                                         "    scenarios: []\n"), mentions=("p.yaml",)),
+    Case("shift-shares-not-summing", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month-to-month: 0.5, One year: 0.6}}")),
+         mentions=("p.yaml", "sum")),
+    Case("shift-shares-percent", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month-to-month: 50, One year: 50}}")),
+         mentions=("p.yaml",)),
+    Case("shift-share-negative", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month-to-month: 1.5, One year: -0.5}}")),
+         mentions=("p.yaml",)),
+    Case("shift-share-nan", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month-to-month: .nan, One year: 1}}")),
+         mentions=("p.yaml",)),
+    Case("shift-share-inf", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month-to-month: .inf}}")), mentions=("p.yaml",)),
+    Case("shift-share-text", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month-to-month: half}}")), mentions=("p.yaml",)),
+    Case("shift-target-empty", _audit(_shift("{name: s, feature: Contract, target: {}}")),
+         mentions=("p.yaml",)),
+    Case("shift-category-misspelt", _audit(_shift(
+        "{name: s, feature: Contract, target: {Month to month: 0.5, One year: 0.5}}")),
+         mentions=("p.yaml:", "Month to month")),
+    Case("shift-feature-not-a-column", _audit(_shift(
+        "{name: s, feature: region, target: {north: 1}}")), mentions=("p.yaml:", "region")),
+    Case("shift-edges-unsorted", _audit(_shift(
+        "{name: s, feature: tenure, edges: [24, 12], target: [0.3, 0.3, 0.4]}")),
+         mentions=("p.yaml", "edges")),
+    Case("shift-edges-wrong-count", _audit(_shift(
+        "{name: s, feature: tenure, edges: [12], target: [0.3, 0.3, 0.4]}")),
+         mentions=("p.yaml",)),
+    Case("shift-edges-on-text", _audit(_shift(
+        "{name: s, feature: Contract, edges: [12], target: [0.5, 0.5]}")),
+         mentions=("p.yaml:", "numbers")),
+    Case("shift-edges-nan", _audit(_shift(
+        "{name: s, feature: tenure, edges: [.nan], target: [0.5, 0.5]}")), mentions=("p.yaml",)),
+    Case("shift-list-without-edges", _audit(_shift(
+        "{name: s, feature: tenure, target: [0.5, 0.5]}")), mentions=("p.yaml",)),
+    Case("shift-within-unknown", _audit(_shift(
+        "{name: s, feature: Contract, within: region, target: {One year: 1}}")),
+         mentions=("p.yaml",)),
+    Case("shift-scenario-unknown-key", _audit(_shift(
+        "{name: s, feature: Contract, target: {One year: 1}, weight: 2}")), mentions=("p.yaml",)),
+    Case("shift-unknown-metric", _audit(_shift(OK_SCENARIO, "    metric: auc\n")),
+         mentions=("p.yaml",)),
+    Case("shift-selection-share-one", _audit(_shift(OK_SCENARIO, "    selection_share: 1\n")),
+         mentions=("p.yaml",)),
+    Case("shift-selection-without-score", _audit(_shift(OK_SCENARIO,
+                                                        "    selection_share: 0.2\n")),
+         mentions=("p.yaml:", "score")),
+    Case("shift-attribute-not-protected", _audit(_shift(OK_SCENARIO,
+                                                        "    attributes: [Contract]\n")),
+         mentions=("p.yaml:", "Contract")),
+    Case("shift-difference-with-min", _audit(_shift(
+        OK_SCENARIO, "    compare: difference\n    threshold: {min: 0.1}\n")),
+         mentions=("p.yaml", "max")),
+    # valid scenarios under severity block: a failing verdict blocks (exit 1), never a crash
+    Case("shift-fails-closed-under-block", _audit(_shift(OK_SCENARIO)), exit_code=1),
+]
+
+
+CASES = SLICE_CASES + FLIP_CASES + SHIFT_CASES
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

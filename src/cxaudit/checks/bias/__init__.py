@@ -13,9 +13,10 @@ from cxaudit.checks.bias.count_checks import COUNT_CHECKS, SelectionRate
 from cxaudit.checks.bias.outcome_checks import OUTCOME_CHECKS
 from cxaudit.checks.bias.params import GroupComparisonParams
 from cxaudit.checks.bias.score_checks import SCORE_CHECKS
+from cxaudit.checks.bias.shift import ShiftStress
 from cxaudit.checks.bias.slices import Slices
 
-CHECKS = (*COUNT_CHECKS, *SCORE_CHECKS, *OUTCOME_CHECKS, Auto, Slices)
+CHECKS = (*COUNT_CHECKS, *SCORE_CHECKS, *OUTCOME_CHECKS, Auto, Slices, ShiftStress)
 
 __all__ = ["CHECKS", "Auto", "GroupComparisonParams", "SelectionRate", "choose_metric",
            "comparison_value", "group_label"]
