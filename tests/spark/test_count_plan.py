@@ -175,3 +175,34 @@ def test_local_counts_of_many_combinations_are_sorted_like_few(monkeypatch):
     monkeypatch.setattr(local.math, "prod", lambda values: 1 << 62)
     many = engine.count_by(frame, ["a", "b", "c"])
     pd.testing.assert_frame_equal(few, many)
+
+
+def test_arrow_null_counts_from_parquet_statistics_equal_a_scan(tmp_path):
+    """Null counts of text and integer columns come from the files' statistics; floats
+    (NaN is missing too), files without statistics and filtered frames are scanned."""
+    from cxaudit.engines.arrow_stream import ArrowStreamEngine, parquet_null_counts
+    from cxaudit.engines.local import LocalEngine
+
+    rng = np.random.default_rng(8)
+    rows = 5000
+    frame = pd.DataFrame({
+        "text": rng.choice(np.array(["a", None, "b"], dtype=object), rows),
+        "number": pd.array(rng.integers(0, 9, rows), dtype="Int64"),
+        "real": np.where(rng.random(rows) < 0.1, np.nan, rng.random(rows))})
+    frame.loc[rng.choice(rows, 40, replace=False), "number"] = pd.NA
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.set_column(2, "real", pa.array(np.where(rng.random(rows) < 0.05, None,
+                                                          frame["real"]), type=pa.float64()))
+    with_stats, without = tmp_path / "stats.parquet", tmp_path / "plain.parquet"
+    pq.write_table(table, with_stats, row_group_size=700)
+    pq.write_table(table, without, row_group_size=700, write_statistics=False)
+    expected = LocalEngine().null_counts(table.to_pandas(), ["text", "number", "real"])
+    engine = ArrowStreamEngine()
+    for path in (with_stats, without):
+        found = engine.null_counts(engine.read_table(path), ["text", "number", "real"])
+        pd.testing.assert_frame_equal(found, expected, check_dtype=False)
+    assert set(parquet_null_counts(engine.read_table(with_stats), ["text", "number", "real"])) \
+        == {"text", "number"}
+    assert parquet_null_counts(engine.read_table(without), ["text", "number"]) == {}
+    filtered = engine.where_equal(engine.read_table(with_stats), "text", "a")
+    assert parquet_null_counts(filtered, ["number"]) == {}

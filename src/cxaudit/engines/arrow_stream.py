@@ -246,6 +246,43 @@ def _group_batch(totals: dict[tuple[Any, ...], int], columns: list[str],
         totals[key] = totals.get(key, 0) + n
 
 
+def parquet_null_counts(frame: ArrowFrame, columns: Sequence[str]) -> dict[str, int]:
+    """Missing values of stored columns read from the Parquet files' statistics (no scan).
+
+    Only for an unfiltered Parquet dataset, and only for columns whose missing values are
+    exactly the nulls the statistics count: not floating point (NaN is missing too), not
+    derived, not a partition key, with a null count in every row group. Others are left
+    out of the result (the caller scans them)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    dataset = frame.dataset
+    if frame.filters or not isinstance(dataset, ds.FileSystemDataset) or \
+            not isinstance(dataset.format, ds.ParquetFileFormat):
+        return {}
+    schema = dataset.schema
+    wanted = [c for c in dict.fromkeys(columns) if c not in frame.derived and c in schema.names
+              and not pa.types.is_floating(schema.field(c).type)
+              and not pa.types.is_nested(schema.field(c).type)]
+    totals = dict.fromkeys(wanted, 0)
+    try:
+        for fragment in dataset.get_fragments():
+            metadata = fragment.metadata
+            leaves = {metadata.schema.column(i).path: i for i in range(metadata.num_columns)}
+            for group in range(metadata.num_row_groups):
+                row_group = metadata.row_group(group)
+                for column in list(totals):
+                    index = leaves.get(column)
+                    stats = row_group.column(index).statistics if index is not None else None
+                    if stats is None or not stats.has_null_count:
+                        del totals[column]  # not recorded everywhere: scan it
+                        continue
+                    totals[column] += int(stats.null_count)
+    except (pa.ArrowException, OSError, ValueError):
+        return {}
+    return totals
+
+
 def _missing(array: Any) -> Any:
     import pyarrow.compute as pc
 
@@ -336,6 +373,15 @@ class ArrowStreamEngine(ArrowAggregates, Engine):
 
         frame = self._frame(frame)
         columns, by = list(columns), list(by)
+        if not by:
+            known = parquet_null_counts(frame, columns)
+            if known:  # from the files' own statistics; scan only the other columns
+                rest = [c for c in columns if c not in known]
+                found = self.null_counts(frame, rest).iloc[0].to_dict() if rest else {
+                    "rows": self.num_rows(frame)}
+                return pd.DataFrame([{"rows": int(found["rows"]),
+                                      **{c: int(known[c]) if c in known else int(found[c])
+                                         for c in columns}}])
         width = len(columns) + 1
         totals: dict[tuple[Any, ...], list[int]] = {}
         for table in frame.batches([*by, *[c for c in columns if c not in by]]):
