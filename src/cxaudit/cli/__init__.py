@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "approve": ("cxaudit.cli.approve", "approve", "Sign off a report (bound to its hashes)."),
     "log": ("cxaudit.cli.log", "log", "Verify or show the hash-chained audit trail."),
     "init": ("cxaudit.cli.init", "init", "Write a starting policy for a model from its data."),
+    "remedies": ("cxaudit.cli.remedies", "remedies",
+                 "What would make each failing fairness check pass (never changes a verdict)."),
     "gate": ("cxaudit.cli.gate", "gate",
              "Audit an MLflow model version; move an alias only if it passes."),
 }
