@@ -141,10 +141,24 @@ class AuditDate:
     source: str
     #: True when the moment is the data's own latest event time.
     from_data: bool = False
+    #: The calendar day as given, when the input was a date (YYYY-MM-DD), not a time.
+    given_day: date | None = None
+
+    def local_day(self, zone: str) -> date | None:
+        """The audit's day in ``zone``: the given date itself, else the moment's local date."""
+        if self.given_day is not None:
+            return self.given_day
+        if self.moment is None:
+            return None
+        from zoneinfo import ZoneInfo
+
+        return self.moment.astimezone(ZoneInfo(zone)).date()
 
     @property
     def day(self) -> date | None:
-        """The calendar day (UTC) of the moment."""
+        """The calendar day as given, else the moment's (UTC)."""
+        if self.given_day is not None:
+            return self.given_day
         return self.moment.date() if self.moment else None
 
     def describe(self) -> str:
@@ -195,10 +209,14 @@ def resolve_audit_date(ctx: Any) -> AuditDate:
 def _resolve(ctx: Any) -> AuditDate:
     option = ctx.notes.get("as_of_option")
     if option is not None:
-        return AuditDate(to_moment(option, what="--as-of"), "--as-of")
+        moment = to_moment(option, what="--as-of")
+        plain = len(str(option).strip()) == 10
+        return AuditDate(moment, "--as-of", given_day=moment.date() if plain else None)
     policy = ctx.policy
     if getattr(policy, "as_of", None) is not None:
-        return AuditDate(to_moment(policy.as_of), "the policy's as_of")
+        plain = not isinstance(policy.as_of, datetime)
+        return AuditDate(to_moment(policy.as_of), "the policy's as_of",
+                         given_day=policy.as_of if plain else None)
     column = policy.data.timestamp
     if not column:
         return AuditDate(None, f"no audit date: {GIVE_AS_OF}")

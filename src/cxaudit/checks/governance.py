@@ -21,13 +21,20 @@ from cxaudit.result import Metric, Status
 MetadataField = Literal["owner", "approver", "purpose", "journey_stage", "automation",
                         "model_type", "intervention", "description", "significant_effect",
                         "decision_log"]
-DocumentKind = Literal["dpia", "intended_use", "impact_assessment", "technical_documentation"]
+DocumentKind = Literal["dpia", "intended_use", "impact_assessment", "technical_documentation",
+                       "pre_use_notice", "risk_assessment", "developer_documentation",
+                       "access_response", "decision_rights"]
 
 _DOCUMENT_NAMES = {
     "dpia": "data protection impact assessment",
     "intended_use": "intended-use statement",
     "impact_assessment": "impact assessment",
     "technical_documentation": "technical documentation",
+    "pre_use_notice": "pre-use notice",
+    "risk_assessment": "risk assessment",
+    "developer_documentation": "developer documentation",
+    "access_response": "access-response template",
+    "decision_rights": "decision-rights statement",
 }
 
 
@@ -335,4 +342,7 @@ def implicit_checks(ctx: AuditContext) -> list[CheckParams]:
                                     "model's own feature names disagree.")]
 
 
-CHECKS = (Metadata, Oversight, Documents, ModelFeatures)
+# Event-log and document-contents checks (cxaudit.checks.rulelogs) register with this family.
+from cxaudit.checks.rulelogs import CHECKS as _RULE_LOG_CHECKS  # noqa: E402
+
+CHECKS = (Metadata, Oversight, Documents, ModelFeatures, *_RULE_LOG_CHECKS)

@@ -22,7 +22,7 @@ from cxaudit.policy.model import ConsentSpec, DataSpec, Policy, PolicyEnvelope, 
 from cxaudit.policy.yamlmarks import UnreadableFile, clip, cut, dotted, read_yaml, shown
 from cxaudit.resources import builtin_packs
 
-_SECTIONS = ("system", "data", "consent")
+_SECTIONS = ("system", "data", "consent", "logs")
 
 
 @dataclass
@@ -446,6 +446,7 @@ def load_policy(path: str | Path) -> Policy:
         approvals=envelope.approvals,
         waivers=tuple(envelope.waivers),
         as_of=envelope.as_of,
+        logs=dict(envelope.logs),
         packs=tuple(packs),
         extends=tuple(top.data.get("extends") or ()) if isinstance(top.data.get("extends"), list)
         else (),

@@ -77,6 +77,17 @@ class SystemDocuments(_Section):
                                           "rights impact assessment (EU AI Act Art. 27).")
     technical_documentation: str | None = Field(default=None, description="Technical "
                                                 "documentation (EU AI Act Art. 11, Annex IV).")
+    pre_use_notice: str | None = Field(default=None, description="Notice given before the "
+                                       "system is used (11 CCR § 7220; C.R.S. 6-1-1704(1)).")
+    risk_assessment: str | None = Field(default=None, description="Risk assessment "
+                                        "(11 CCR §§ 7150-7157).")
+    developer_documentation: str | None = Field(default=None, description="Developer "
+                                                "documentation (C.R.S. 6-1-1702(1)).")
+    access_response: str | None = Field(default=None, description="Template of the answer to "
+                                        "an access request (11 CCR § 7222(b)).")
+    decision_rights: str | None = Field(default=None, description="How people are told about "
+                                        "a decision, make representations, obtain human "
+                                        "intervention and contest it (UK GDPR Arts 22A-22D).")
 
 
 class System(_Section):
@@ -312,6 +323,39 @@ class ConsentSpec(_Section):
         return value
 
 
+LogRole = Literal["subject", "time", "done", "kind", "text", "flag"]
+
+
+class LogSpec(_Section):
+    """An event log a rule is about (opt-out requests, explanations sent, prices shown)."""
+
+    file: str = Field(min_length=1, max_length=4096, description="CSV or Parquet file, "
+                      "relative to the policy.")
+    columns: dict[LogRole, str] = Field(
+        description="Which column is which: subject and time (required); done (when the "
+        "request was handled, or the notice sent), kind (event type), text (what was "
+        "shown), flag (true/false, e.g. adverse or personalised).")
+    timezone: str | None = Field(default=None, description="IANA zone of timestamps written "
+                                 "without a UTC offset (and of business days).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return known_time_zone(value)
+
+    @field_validator("columns")
+    @classmethod
+    def _required(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [r for r in ("subject", "time") if r not in value]
+        if missing:
+            raise ValueError(f"columns needs {' and '.join(missing)} (the subject an event is "
+                             "about and when it happened)")
+        bad = [r for r, c in value.items() if not str(c).strip() or len(str(c)) > 256]
+        if bad:
+            raise ValueError(f"column name for {', '.join(bad)} is empty or too long")
+        return value
+
+
 class PolicyEnvelope(_Section):
     """Everything in a policy but the check declarations (validated per type)."""
 
@@ -325,6 +369,8 @@ class PolicyEnvelope(_Section):
         default=None, description="Computation engine (the --engine option wins); default: local."
     )
     checks: list[dict[str, Any]] = Field(default_factory=list)
+    logs: dict[str, LogSpec] = Field(default_factory=dict, description="Event logs checks "
+                                     "read, by name (file, columns, timezone).")
     as_of: date | datetime | None = Field(
         default=None, description="The date rules are judged at (--as-of wins); default: the "
         "latest data.timestamp. A time needs its UTC offset.")
@@ -356,6 +402,7 @@ class Policy(BaseModel):
     approvals: Approvals | None = None
     waivers: tuple[Waiver, ...] = ()
     as_of: date | datetime | None = None
+    logs: dict[str, LogSpec] = Field(default_factory=dict)
     #: The packs the policy draws checks from: name, version, jurisdictions.
     packs: tuple[dict[str, Any], ...] = ()
     source: str
