@@ -264,9 +264,31 @@ def _batch_problems(policy: Any, frame: ArrowFrame, *, decides: bool
                                   "such as NA)"))
         return invalid, [p for p in found if p.count]
 
+    bounds = spec.score_range or ((0.0, 1.0) if decides else None)
+
+    def clean(table: Any) -> bool:
+        """True when no row of the batch can lack a decision (checked in Arrow/NumPy;
+        anything unusual goes through :func:`invalid_rows`, which says what and where)."""
+        import pyarrow as pa
+
+        if any(table.column(c).null_count for c in sources):
+            return False
+        if not spec.score:
+            return True
+        values = table.column(spec.score)
+        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
+            return False
+        numbers = np.asarray(values.to_numpy(), dtype=float)
+        if not np.isfinite(numbers).all():
+            return False
+        return bounds is None or not ((numbers < bounds[0]) | (numbers > bounds[1])).any()
+
     merged: dict[tuple[str, str], RowProblem] = {}
     total, offset = 0, 0
     for table in frame.batches(sources):
+        if clean(table):
+            offset += table.num_rows
+            continue
         part = table.to_pandas()
         invalid, found = invalid_rows(part)
         total += int(invalid.sum())
