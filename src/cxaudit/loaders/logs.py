@@ -85,13 +85,18 @@ def load_log(policy: Any, name: str) -> EventLog:
     if len(empty):
         raise DataError(f"{source}: subject column {spec.columns['subject']!r} is empty "
                         f"({row_list(empty)})", hint="every event names the subject it is about")
+    long = np.flatnonzero(subjects.str.len().fillna(0).to_numpy() > 512)
+    if len(long):
+        raise DataError(f"{source}: subject column {spec.columns['subject']!r} has values "
+                        f"longer than 512 characters ({row_list(long)})",
+                        hint="the subject column holds customer ids")
     out["subject"] = subjects.to_numpy(dtype=object)
     for role_name in TIME_ROLES:
         column = spec.columns.get(role_name)
         if column is None:
             continue
         times = parse_column(frame[column], column=column, where=source, timezone=spec.timezone)
-        if not times.aware:
+        if not times.aware and not times.missing.all():
             raise DataError(f"{source}: column {column!r} has timestamps without a UTC offset "
                             "and the log declares no time zone",
                             hint=f"set logs.{name}.timezone (e.g. America/Los_Angeles), or "
