@@ -55,6 +55,31 @@ def test_hand_computed_case(path: Path, tmp_path: Path):
     if "chosen_metric" in expect:
         assert result.details["chosen_metric"] == expect["chosen_metric"]
         assert expect["chosen_metric"] in result.summary
+    if "slices" in expect:  # bias.slices: each slice against its complement
+        from scipy.stats import norm
+
+        found = {tuple(r["slice"].values()): r for r in result.details["slices"]}
+        assert result.details["tried"] == len(expect["slices"])
+        for group, want in expect["slices"].items():
+            row = found[(group,)]
+            assert row["complement"] == pytest.approx(want["complement"], abs=1e-12)
+            assert row["gap"] == pytest.approx(want["gap"], abs=1e-12)
+            assert row["p_value"] == pytest.approx(norm.sf(want["z"]), rel=1e-9)
+            if "adjusted_p" in want:
+                assert row["adjusted_p"] == pytest.approx(want["adjusted_p"], rel=1e-9)
+            assert row["discovery"] is want["discovery"]
+    if "scenarios" in expect:  # bias.shift_stress: each scenario's reweighted groups
+        by_name = {r["scenario"]: r for r in result.details["results"]}
+        assert set(by_name) == set(expect["scenarios"])
+        for name, want in expect["scenarios"].items():
+            got = by_name[name]
+            assert got["verdict"] == want["verdict"], name
+            assert got.get("flips_verdict", False) is want.get("flips_verdict", False), name
+            groups = {g["group"]: g for g in got["groups"]}
+            for group, value in want["values"].items():
+                assert groups[group]["value"] == pytest.approx(value, abs=1e-12), (name, group)
+            for group, value in want["comparisons"].items():
+                assert groups[group]["comparison"] == pytest.approx(value, abs=1e-12), (name, group)
     if "impact_ratios" in expect:
         [table] = result.details["impact_tables"]
         got = {c["category"]: c["impact_ratio"] for c in table["categories"]}

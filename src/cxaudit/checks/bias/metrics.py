@@ -120,11 +120,35 @@ def higher_is_better(direction: Direction, intervention: str, override: bool | N
                    "is best-off")
 
 
+def metric_direction(metric: str) -> Direction:
+    """The direction rule of a metric named in a policy (a count metric or another one)."""
+    found = COUNT_METRICS.get(metric)
+    return found.direction if found is not None else OTHER_DIRECTIONS[metric]
+
+
+def metric_following_checks() -> dict[str, str]:
+    """Checks with no metric of their own: ``{check name: its default metric}``.
+
+    ``bias.slices`` compares each slice with its complement, and ``bias.shift_stress``
+    each group with the best-off group under a scenario's weights, on the metric the
+    policy declares (``metric:``), so each takes that metric's direction (and so follows
+    ``system.intervention`` exactly as the metric does); their rows in the table are
+    their default metric's."""
+    from cxaudit.checks.bias.shift import ShiftParams
+    from cxaudit.checks.bias.slices import SlicesParams
+
+    return {"slices": SlicesParams.model_fields["metric"].default,
+            "shift_stress": ShiftParams.model_fields["metric"].default}
+
+
 def direction_table() -> dict[str, dict[str, str]]:
-    """``{metric: {assistive: higher|lower, punitive: higher|lower}}`` for the docs' table."""
+    """``{metric: {assistive: higher|lower, punitive: higher|lower}}`` for the docs' table
+    (with a row for each check that follows a declared metric: its default metric's)."""
     out = {}
+    following = [(name, metric_direction(metric))
+                 for name, metric in metric_following_checks().items()]
     for name, direction in [*((m.name, m.direction) for m in COUNT_METRICS.values()),
-                            *OTHER_DIRECTIONS.items()]:
+                            *OTHER_DIRECTIONS.items(), *following]:
         out[name] = {i: "higher" if higher_is_better(direction, i, None)[0] else "lower"
                      for i in ("assistive", "punitive")}
     return out
