@@ -371,9 +371,18 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
 
         results = adjust_audit_p_values(results)
     approvals = getattr(policy, "approvals", None)
+    # Waivers expire by the audit's date (an input), so reruns stay byte-identical; the
+    # wall clock decides only when the audit has no date, and the waiver status says so.
+    from cxaudit.evidence.waivers import WALL_CLOCK
+    from cxaudit.lawdates import resolve_audit_date
+
+    when = resolve_audit_date(ctx)
+    waiver_day, waiver_source = ((when.day, when.source) if when.day is not None
+                                 else (started.date(), WALL_CLOCK))
     results, waiver_report = apply_waivers(
-        results, (*getattr(policy, "waivers", ()), *waivers), started.date(),
-        approvers=approvals.waiver_approvers if approvals else None)
+        results, (*getattr(policy, "waivers", ()), *waivers), waiver_day,
+        approvers=approvals.waiver_approvers if approvals else None,
+        today_source=waiver_source if (getattr(policy, "waivers", ()) or waivers) else None)
     verdict, reason = verdict_with_waivers(results, waiver_report)
     inputs = dict(records or {})
     inputs["policy"] = InputRecord(kind="policy", path=Path(policy.source).name,

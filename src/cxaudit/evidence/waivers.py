@@ -123,8 +123,13 @@ def _apply_to_result(result: CheckResult, candidates: list[tuple[int, Waiver]],
     return _waive(result, applied, [w.group for w in applied])
 
 
+#: What a waiver's status says when no audit date exists and the wall clock decides expiry.
+WALL_CLOCK = ("the wall clock (the audit has no date: give --as-of, the policy's as_of or "
+              "data.timestamp so reruns judge expiry the same way)")
+
+
 def apply_waivers(results: Sequence[CheckResult], waivers: Iterable[Waiver], today: dt.date, *,
-                  approvers: Iterable[str] | None = None
+                  approvers: Iterable[str] | None = None, today_source: str | None = None
                   ) -> tuple[tuple[CheckResult, ...], list[dict[str, Any]]]:
     """Mark results covered by a counting waiver as waived.
 
@@ -135,7 +140,12 @@ def apply_waivers(results: Sequence[CheckResult], waivers: Iterable[Waiver], tod
     waivers
         Declared waivers (policy and ``--waivers`` file).
     today
-        The audit's date: a waiver counts through its ``expires`` day.
+        The audit's date (the ``--as-of`` input, the policy's ``as_of`` or the data's
+        latest ``data.timestamp``; the wall clock only when none exists): a waiver counts
+        through its ``expires`` day.
+    today_source
+        Where ``today`` came from (e.g. ``--as-of``, or :data:`WALL_CLOCK`): each entry
+        of the report then says ``judged_at`` (the day and its source).
     approvers
         Who may approve waivers (``approvals.waiver_approvers``); None: anyone named.
 
@@ -160,7 +170,15 @@ def apply_waivers(results: Sequence[CheckResult], waivers: Iterable[Waiver], tod
             by_check.setdefault(waiver.check, []).append((k, waiver))
     out = tuple(_apply_to_result(r, by_check[r.id], notes) if r.id in by_check else r
                 for r in results)
-    return out, [notes[k] for k in sorted(notes)]
+    report = [notes[k] for k in sorted(notes)]
+    if today_source is not None:
+        judged = f"{today.isoformat()} ({today_source})"
+        for note in report:
+            note["judged_at"] = judged
+            if today_source == WALL_CLOCK and note["status"] in (APPLIED, EXPIRED):
+                note["message"] += (f"; expiry judged at {today.isoformat()} by the wall clock, "
+                                    "as the audit has no date (give --as-of)")
+    return out, report
 
 
 def verdict_with_waivers(results: Sequence[CheckResult], report: Sequence[dict[str, Any]]
