@@ -17,12 +17,6 @@ CONSTRAINTS = {"selection_rate": "demographic_parity",
                "false_negative_rate": "false_negative_rate_parity",
                "true_negative_rate": "true_negative_rate_parity"}
 
-LEGAL_WARNING = ("Group-specific cut-offs are unlawful in some settings: in US employment, "
-                 "adjusting scores or cut-offs by race, colour, religion, sex or national origin "
-                 "is prohibited (Civil Rights Act § 703(l), 42 U.S.C. § 2000e-2(l)); credit "
-                 "decisions must not treat applicants differently on a prohibited basis (ECOA, "
-                 "15 U.S.C. § 1691; Reg. B, 12 CFR 1002.4(a)).")
-
 
 def judge(decision: np.ndarray, label: np.ndarray, gcodes: np.ndarray, groups: list[str],
           metric: CountMetric, hib: bool, compare: str, bound: Threshold,
@@ -114,4 +108,4 @@ def group_aware(estimator: Any, features: Any, label: np.ndarray, sensitive: np.
             "randomisation": ("fairlearn mixes two thresholds at random for some groups; the "
                               f"figures use random_state={seed}" if randomised else
                               "deterministic: one threshold per group"),
-            "needs_group_at_decision_time": True, "legal_warning": LEGAL_WARNING}
+            "needs_group_at_decision_time": True}
