@@ -358,6 +358,9 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
                                           else "consent ledger"))
     # Approver keys are resolved first: a bad key file is exit 2 before any check runs.
     approval_settings = _approval_settings(policy, getattr(policy, "approvals", None))
+    from cxaudit.ll144 import attach_summary, check_policy
+
+    check_policy(policy)  # system.ll144's attributes and check: exit 2 before any check runs
     with _threads_for(engine, frame):
         ctx = build_context(policy, frame, engine, model=model, consent=consent,
                             reference=reference, seed=seed)
@@ -370,6 +373,9 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
         from cxaudit.checks.bias.fdr import adjust_audit_p_values
 
         results = adjust_audit_p_values(results)
+    # The LL144 public summary's tables (EEO-1 categories): a race/ethnicity value without
+    # a category is bad input (exit 2).
+    results = attach_summary(policy, results)
     approvals = getattr(policy, "approvals", None)
     # Waivers expire by the audit's date (an input), so reruns stay byte-identical; the
     # wall clock decides only when the audit has no date, and the waiver status says so.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-FORMAT_CHOICES = ("json", "html", "md", "junit", "pdf", "model-card")
+FORMAT_CHOICES = ("json", "html", "md", "junit", "pdf", "model-card", "ll144")
 
 
 def parse_formats(value: str) -> list[str]:
@@ -34,7 +34,9 @@ def parse_formats(value: str) -> list[str]:
 @click.option("--out", "out", default="cxaudit-report", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the reports.")
 @click.option("--format", "format", default="json,html,md,junit", show_default=True,
-              help="Comma-separated report formats: json, html, md, junit, pdf, model-card.")
+              help="Comma-separated report formats: json, html, md, junit, pdf, model-card, "
+                   "ll144 (the NYC Local Law 144 public summary: audit-ll144.md and .html; "
+                   "needs system.ll144 in the policy).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @click.option("--trust-model", is_flag=True,
               help="Allow loading pickle/joblib models (they run code when loaded).")

@@ -38,7 +38,7 @@ from cxaudit.errors import InputError
 #: Report files cxaudit writes; one left from an earlier run in another format is removed
 #: when a new bundle is written (it describes another audit, so no manifest may list it).
 REPORT_NAMES = ("audit.json", "audit.md", "audit.html", "audit.junit.xml", "audit.pdf",
-                "model-card.md", "model-card.json")
+                "model-card.md", "model-card.json", "audit-ll144.md", "audit-ll144.html")
 
 
 def _umask() -> int:
@@ -188,17 +188,14 @@ def _temporary(root: Path, name: str, data: bytes) -> Path:
 def render_all(result: Any, formats: list[str], *, templates: Path | None = None
                ) -> dict[str, tuple[str, bytes]]:
     """``{format: (file name, bytes)}`` of every report, rendered in memory."""
-    from cxaudit.render import FORMATS, render
+    from cxaudit.render import FORMATS, companions, render
 
     rendered: dict[str, tuple[str, bytes]] = {}
     for fmt in formats:
         text = render(result, fmt, templates=templates)
         rendered[fmt] = (FORMATS[fmt], text.encode("utf-8") if isinstance(text, str) else text)
-    if "model-card" in formats:
-        from cxaudit.render.model_card import model_card_json
-
-        text = model_card_json(result)
-        rendered["model-card-json"] = ("model-card.json", text.encode("utf-8"))
+    for key, (name, text) in companions(result, formats).items():
+        rendered[key] = (name, text.encode("utf-8"))
     return rendered
 
 

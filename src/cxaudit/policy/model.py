@@ -25,6 +25,7 @@ from cxaudit.checks.base import CheckParams
 from cxaudit.consent.vocabulary import LawfulBasis
 from cxaudit.evidence.schema import Approvals, Waiver
 from cxaudit.lawdates import DOMAINS, PackMeta
+from cxaudit.ll144 import LL144Spec
 from cxaudit.policy.validators import known_time_zone
 
 FORMAT_VERSION = 1
@@ -128,6 +129,10 @@ class System(_Section):
     domains: list[str] | None = Field(
         default=None, description=f"What the decisions are about ({', '.join(DOMAINS)}); "
         "default: inferred from model_type where it can be.")
+    ll144: LL144Spec | None = Field(
+        default=None, description="NYC Local Law 144 public summary (--format ll144): data "
+        "source and explanation, the tool's distribution date, the sex and race/ethnicity "
+        "attributes and the mapping of race/ethnicity values to EEO-1 categories.")
 
     @field_validator("jurisdictions")
     @classmethod

@@ -18,7 +18,29 @@ FORMATS = {
     "junit": "audit.junit.xml",
     "pdf": "audit.pdf",
     "model-card": "model-card.md",
+    "ll144": "audit-ll144.md",
 }
+
+#: Files a format writes beside its own: ``{format: ((key, file name), ...)}`` — the model
+#: card's JSON form, the LL144 public summary's HTML form.
+COMPANIONS = {
+    "model-card": (("model-card-json", "model-card.json"),),
+    "ll144": (("ll144-html", "audit-ll144.html"),),
+}
+
+
+def companions(result: AuditResult, formats: list[str]) -> dict[str, tuple[str, str]]:
+    """``{key: (file name, text)}`` of the files the chosen formats write beside their own."""
+    out: dict[str, tuple[str, str]] = {}
+    if "model-card" in formats:
+        from cxaudit.render.model_card import model_card_json
+
+        out["model-card-json"] = ("model-card.json", model_card_json(result))
+    if "ll144" in formats:
+        from cxaudit.render.ll144 import render_ll144_html
+
+        out["ll144-html"] = ("audit-ll144.html", render_ll144_html(result))
+    return out
 
 
 def render(result: AuditResult, fmt: str, *, templates: Path | None = None,
@@ -38,6 +60,10 @@ def render(result: AuditResult, fmt: str, *, templates: Path | None = None,
         from cxaudit.render.model_card import render_model_card_markdown
 
         return render_model_card_markdown(result, templates=templates)
+    if fmt == "ll144":
+        from cxaudit.render.ll144 import render_ll144_markdown
+
+        return render_ll144_markdown(result)
     if fmt == "json":
         return result.to_json()
     if fmt == "junit":
@@ -66,10 +92,8 @@ def render_set(result: AuditResult, formats: list[str], *, templates: Path | Non
     for fmt in formats:
         text = render(result, fmt, templates=templates, baseline=baseline, report_dir=report_dir)
         rendered[fmt] = (FORMATS[fmt], text.encode("utf-8") if isinstance(text, str) else text)
-    if "model-card" in formats:
-        from cxaudit.render.model_card import model_card_json
-
-        rendered["model-card-json"] = ("model-card.json", model_card_json(result).encode("utf-8"))
+    for key, (name, text) in companions(result, formats).items():
+        rendered[key] = (name, text.encode("utf-8"))
     return rendered
 
 
@@ -81,13 +105,12 @@ def write_reports(result: AuditResult, out_dir: str | Path, formats: list[str], 
     rendered = {fmt: render(result, fmt, templates=templates, baseline=baseline,
                             report_dir=out if out.is_dir() else None) for fmt in formats}
     out.mkdir(parents=True, exist_ok=True)
-    if "model-card" in formats:
-        from cxaudit.render.model_card import model_card_json
-
-        rendered["model-card-json"] = model_card_json(result)
+    names = dict(FORMATS)
+    for key, (name, text) in companions(result, formats).items():
+        rendered[key], names[key] = text, name
     written = {}
     for fmt, text in rendered.items():
-        path = out / (FORMATS.get(fmt) or "model-card.json")
+        path = out / names[fmt]
         atomic_write(path, text)
         written[fmt] = path
     return written

@@ -30,7 +30,8 @@ def impact_table(gv: GroupValues, *, exclude_under: float | None) -> dict[str, A
         rate = float(gv.value[i]) if np.isfinite(gv.value[i]) else None
         ratio = (rate / top if usable[i] and rate is not None and top > 0 else None)
         rows.append({
-            "category": group_label(gv.attributes, key), "rows": int(gv.n[i]),
+            "category": group_label(gv.attributes, key),
+            "group": dict(zip(gv.attributes, key, strict=True)), "rows": int(gv.n[i]),
             "selected": int(gv.successes[i]) if gv.successes is not None else None,
             "rate": rate, "share": float(share[i]), "impact_ratio": ratio,
             "excluded": bool(excluded[i]), "unknown": bool(unknown[i])})
