@@ -66,6 +66,10 @@ def parse_formats(value: str) -> list[str]:
               help="Log the audit as an MLflow run and tag the audited model version.")
 @click.option("--tracking-uri", default=None,
               help="MLflow tracking URI; default $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db.")
+@click.option("--remedies", "with_remedies", is_flag=True,
+              help="Also compute what would fix each failing fairness check (as `cxaudit "
+                   "remedies`; retraining needs --reference): a 'What would fix it' section "
+                   "and remedies.json. Decision aids: the verdict and audit.json are unchanged.")
 @click.pass_context
 def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           consent: str | None, reference: str | None, out: str, format: str,  # noqa: A002
@@ -73,7 +77,8 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
           templates: str | None, waivers: str | None, sign_key: str | None,
           trail: str | None, no_trail: bool, to_mlflow: bool = False,
           tracking_uri: str | None = None, baseline: str | None = None,
-          trust_types: tuple[str, ...] = (), as_of: str | None = None) -> None:
+          trust_types: tuple[str, ...] = (), as_of: str | None = None,
+          with_remedies: bool = False) -> None:
     """Audit a model and its data against a policy and write the reports.
 
     Exit codes: 0 pass (warnings allowed unless --strict), 1 the gate blocks,
@@ -108,11 +113,19 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
     with scope:
         result = run_audit(inputs, progress=progress_reporter(quiet))
     rendered = None
-    if earlier is not None:
+    found = _remedies(inputs, result) if with_remedies else None
+    if earlier is not None or found is not None:
         from cxaudit.render import render_set
 
         rendered = render_set(result, chosen, templates=Path(templates) if templates else None,
-                              baseline=earlier)
+                              baseline=earlier, remedies=found)
+        if found is not None:
+            import json
+
+            from cxaudit.cli.remedies import REMEDIES_FILE, finite
+
+            rendered["remedies"] = (REMEDIES_FILE, json.dumps(
+                finite(found), indent=2, default=str, allow_nan=False).encode("utf-8"))
     bundle = write_bundle(out, result, chosen, inputs=inputs, sign_key=sign_key,
                           trail=trail_choice, templates=Path(templates) if templates else None,
                           rendered=rendered)
@@ -123,3 +136,16 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
 
         code = log_to_mlflow_or_report(result, out, code, tracking_uri=tracking_uri)
     ctx.exit(code)
+
+
+def _remedies(inputs: object, result: object) -> dict:
+    """``cxaudit remedies`` for this audit, judged on the audit's own check results and
+    tagged with its digest (the report reads remedies.json only for the same audit)."""
+    from cxaudit.cli.remedies import compute
+    from cxaudit.evidence.manifest import audit_digest
+
+    found = compute(inputs.policy, inputs.data, model_path=inputs.model,
+                    reference_path=inputs.reference, trust_model=inputs.trust_model,
+                    seed=inputs.seed, trust_types=inputs.trust_types,
+                    results={c.id: c for c in result.checks})
+    return {"audit_digest": audit_digest(result), **found}

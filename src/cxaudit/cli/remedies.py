@@ -85,7 +85,7 @@ def compute(policy_path: str, data_path: str, *, model_path: str | None = None,
     from cxaudit.masking import using_id_key
     from cxaudit.policy.loader import load_policy
     from cxaudit.remedies.collect import collect
-    from cxaudit.runner import id_key_of
+    from cxaudit.runner import check_requirements, id_key_of
 
     policy = load_policy(policy_path)
     engine = get_engine("local")
@@ -95,6 +95,7 @@ def compute(policy_path: str, data_path: str, *, model_path: str | None = None,
              if model_path else None)
     with using_id_key(id_key_of(policy)):
         ctx = build_context(policy, frame, engine, model=model, seed=seed)
+        check_requirements(ctx)  # a check lacking an input it needs: exit 2, as the audit
         reference_ctx = None
         if reference_path:
             reference = engine.read_table(reference_path, role="reference data",

@@ -38,7 +38,8 @@ from cxaudit.errors import InputError
 #: Report files cxaudit writes; one left from an earlier run in another format is removed
 #: when a new bundle is written (it describes another audit, so no manifest may list it).
 REPORT_NAMES = ("audit.json", "audit.md", "audit.html", "audit.junit.xml", "audit.pdf",
-                "model-card.md", "model-card.json", "audit-ll144.md", "audit-ll144.html")
+                "model-card.md", "model-card.json", "remedies.json", "audit-ll144.md",
+                "audit-ll144.html")
 
 
 def _umask() -> int:

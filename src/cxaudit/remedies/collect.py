@@ -84,7 +84,11 @@ def collect(ctx: Any, *, results: dict[str, Any] | None = None, reference_ctx: A
         if not params.type.startswith("bias."):
             continue
         result = (results or {}).get(params.id) or run_check(params, ctx)
-        if getattr(result.status, "value", result.status) != "fail":
+        status = getattr(result.status, "value", result.status)
+        if status in ("error", "inconclusive"):
+            skipped.append({"check": params.id, "reason": f"the check is {status}, not failed "
+                            f"({result.summary}): no remedy computed"})
+        if status != "fail":
             continue
         setup = check_setup(params, result)
         if setup is None:
@@ -152,6 +156,9 @@ def _retraining(check_id: str, setup: dict[str, Any], sets: list[list[str]], ctx
         why = reference_note or ("needs the reference (training) data: --reference FILE")
     if why is None and not reference_ctx.has_label:
         why = "the reference data have no label (data.label)"
+    if why is None and reference_ctx.frame[LABEL].nunique() < 2:
+        why = ("the reference data's label has one value only (no positive or no negative "
+               "outcome): nothing to retrain on")
     if why is not None or not sets:
         return {"by_set": {}, "reason": why or "no failing group"}
     fit_on = tuple(max(sets, key=len))
@@ -198,6 +205,8 @@ def _retraining(check_id: str, setup: dict[str, Any], sets: list[list[str]], ctx
             "current_model": now, "points": points,
             "passing_points": [p["difference_bound"] for p in points
                                if p["deterministic"]["passes"]],
+            "passing_points_randomised": [p["difference_bound"] for p in points
+                                          if p["expected"]["passes"]],
             "how": ("fairlearn ExponentiatedGradient on the reference data (the model's "
                     "estimator cloned; sample weights on its final step), measured on the "
                     "audited data. 'expected': the randomised mixture's expected counts; "

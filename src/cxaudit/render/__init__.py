@@ -45,12 +45,14 @@ def companions(result: AuditResult, formats: list[str]) -> dict[str, tuple[str, 
 
 def render(result: AuditResult, fmt: str, *, templates: Path | None = None,
            baseline: AuditResult | None = None,
-           report_dir: str | Path | None = None) -> str | bytes:
+           report_dir: str | Path | None = None, remedies: dict | None = None) -> str | bytes:
     """Render ``result`` in one format (bytes for PDF).
 
     ``baseline``: an earlier audit, for the "since the baseline" panel of the
     HTML, PDF and Markdown reports. ``report_dir``: the report folder, whose
-    approvals log fills the sign-off block.
+    approvals log fills the sign-off block. ``remedies``: ``cxaudit remedies``' output
+    for the "What would fix it" section (HTML and Markdown; else read from the report
+    folder's remedies.json when it belongs to this audit).
     """
     if fmt == "pdf":
         from cxaudit.render.pdf import render_pdf
@@ -73,16 +75,18 @@ def render(result: AuditResult, fmt: str, *, templates: Path | None = None,
     if fmt == "html":
         from cxaudit.render.html import render_html
 
-        return render_html(result, templates=templates, baseline=baseline, report_dir=report_dir)
+        return render_html(result, templates=templates, baseline=baseline, report_dir=report_dir,
+                           remedies=remedies)
     from cxaudit.render.templated import render_template
 
     return render_template(result, fmt, templates=templates, baseline=baseline,
-                           report_dir=report_dir)
+                           report_dir=report_dir, remedies=remedies)
 
 
 def render_set(result: AuditResult, formats: list[str], *, templates: Path | None = None,
                baseline: AuditResult | None = None,
-               report_dir: str | Path | None = None) -> dict[str, tuple[str, bytes]]:
+               report_dir: str | Path | None = None,
+               remedies: dict | None = None) -> dict[str, tuple[str, bytes]]:
     """``{format: (file name, bytes)}`` of every report, for :func:`cxaudit.evidence.bundle.write_bundle`.
 
     Like the bundle's own ``render_all``, with a baseline for the "since the
@@ -90,7 +94,8 @@ def render_set(result: AuditResult, formats: list[str], *, templates: Path | Non
     """
     rendered: dict[str, tuple[str, bytes]] = {}
     for fmt in formats:
-        text = render(result, fmt, templates=templates, baseline=baseline, report_dir=report_dir)
+        text = render(result, fmt, templates=templates, baseline=baseline, report_dir=report_dir,
+                      remedies=remedies)
         rendered[fmt] = (FORMATS[fmt], text.encode("utf-8") if isinstance(text, str) else text)
     for key, (name, text) in companions(result, formats).items():
         rendered[key] = (name, text.encode("utf-8"))

@@ -75,10 +75,10 @@ def environment(fmt: str, templates: Path | None = None) -> Any:
 
 def render_template(result: AuditResult, fmt: str, *, templates: Path | None = None,
                     print_version: bool = False, baseline: AuditResult | None = None,
-                    report_dir: str | Path | None = None) -> str:
+                    report_dir: str | Path | None = None, remedies: dict | None = None) -> str:
     """Render the Markdown or HTML report (``print_version``: every table expanded)."""
     from cxaudit.render.html import build_view
 
-    model = build_view(result, baseline=baseline, report_dir=report_dir)
+    model = build_view(result, baseline=baseline, report_dir=report_dir, remedies=remedies)
     model["print_version"] = print_version
     return environment(fmt, templates).get_template(TEMPLATE_FILES[fmt]).render(**model)

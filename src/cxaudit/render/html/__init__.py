@@ -18,12 +18,14 @@ from cxaudit.result import AuditResult
 
 
 def build_view(result: AuditResult, *, baseline: AuditResult | None = None,
-               report_dir: str | Path | None = None) -> dict[str, Any]:
+               report_dir: str | Path | None = None,
+               remedies: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the HTML and Markdown templates need, already worded."""
     from cxaudit.evidence.manifest import audit_digest
     from cxaudit.render.html import overview, record, sections
     from cxaudit.render.html.fairness import fairness_blocks
     from cxaudit.render.html.findings import by_concern, full_tables
+    from cxaudit.render.html.remedies import remedies_view, stored_remedies
     from cxaudit.render.html.status import counts, verdict_words
     from cxaudit.render.rules import NOT_LEGAL_ADVICE
 
@@ -55,15 +57,18 @@ def build_view(result: AuditResult, *, baseline: AuditResult | None = None,
         "schema_version": result.schema_version,
         "cxaudit_version": result.versions.get("cxaudit", "?"),
         "not_legal_advice": NOT_LEGAL_ADVICE,
+        "remedies": remedies_view(remedies if remedies is not None
+                                  else stored_remedies(report_dir, digest)),
     }
 
 
 def render_html(result: AuditResult, *, templates: Path | None = None, print_version: bool = False,
-                baseline: AuditResult | None = None, report_dir: str | Path | None = None) -> str:
+                baseline: AuditResult | None = None, report_dir: str | Path | None = None,
+                remedies: dict[str, Any] | None = None) -> str:
     """Render the HTML report (``print_version``: for WeasyPrint; everything expanded)."""
     from cxaudit.render.templated import environment
 
-    model = build_view(result, baseline=baseline, report_dir=report_dir)
+    model = build_view(result, baseline=baseline, report_dir=report_dir, remedies=remedies)
     model["print_version"] = print_version
     return environment("html", templates).get_template("audit.html.j2").render(**model)
 
