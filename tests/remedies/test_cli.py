@@ -128,3 +128,21 @@ def test_audit_remedies_section_leaves_the_audit_digest_alone(case):
     assert _run(case, *common, "--out", "fixed").exit_code == 1
     assert not (case / "fixed" / "remedies.json").exists()
     assert np.isfinite(stored["remedies"][0]["group_blind"]["threshold"])
+
+
+def test_each_failing_attribute_is_retrained_on_its_own_groups(tmp_path):
+    folder = write_case(tmp_path)
+    for name in ("data.csv", "ref.csv"):
+        frame = pd.read_csv(folder / name)
+        frame["band"] = np.where(frame["x2"] > 0, "hi", "lo")
+        frame.to_csv(folder / name, index=False)
+    policy = (folder / "policy.yaml").read_text("utf-8")
+    (folder / "policy.yaml").write_text(policy.replace("protected: [gender]",
+                                                       "protected: [gender, band]"), "utf-8")
+    result = _run(folder, *BASE, "--reference", "ref.csv", "--retrain-bounds", "0.05",
+                  "--json", "r.json")
+    assert result.exit_code == 0, result.output
+    items = json.loads((folder / "r.json").read_text("utf-8"))["remedies"]
+    assert {i["attribute"] for i in items} == {"gender", "band"}
+    for item in items:
+        assert item["retraining"]["fitted_on"] == item["attribute"]

@@ -161,30 +161,18 @@ def _retraining(check_id: str, setup: dict[str, Any], sets: list[list[str]], ctx
                "outcome): nothing to retrain on")
     if why is not None or not sets:
         return {"by_set": {}, "reason": why or "no failing group"}
-    fit_on = tuple(max(sets, key=len))
-    key = (constraint, fit_on)
-    if key not in curves:
-        ref = reference_ctx.frame
-        strata = (_groups(ref, list(fit_on)) + "|" + ref[LABEL].astype(str)).to_numpy()
-        rows = retrain.stratified_sample(strata, max_rows, seed)
-        sample = ref.iloc[rows]
-        try:
-            fitted = retrain.fit_curve(estimator, sample[list(ctx.features)],
-                                       sample[LABEL].to_numpy(np.int64),
-                                       _groups(sample, list(fit_on)).to_numpy(), constraint,
-                                       bounds=bounds, max_iter=max_iter, seed=seed)
-        except Exception as exc:  # the estimator cannot be fitted this way: say so
-            curves[key] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
-        else:
-            curves[key] = {"fitted": fitted, "reference_rows": int(len(ref)),
-                           "rows_used": int(len(rows)), "sampled": bool(len(rows) < len(ref)),
-                           "max_iter": max_iter, "seed": seed}
-    info = curves[key]
-    if "error" in info:
-        return {"by_set": {}, "reason": f"fitting failed: {info['error']}"}
     x = ctx.frame[list(ctx.features)]
     by_set = {}
     for attrs in sets:
+        # Fitted on the largest failing set holding these attributes (an intersection's
+        # parity bounds its marginals' gaps too), so a curve serves several sets.
+        fit_on = tuple(max((s for s in sets if set(attrs) <= set(s)), key=len))
+        info = _fitted(curves, (constraint, fit_on), ctx, reference_ctx, estimator, seed,
+                       bounds, max_iter, max_rows)
+        if "error" in info:
+            by_set[" × ".join(attrs)] = {"offered": False,
+                                         "reason": f"fitting failed: {info['error']}"}
+            continue
         gcodes, groups = _codes(_groups(ctx.frame, attrs))
         current = retrain.cells_of(_decisions(ctx), label, gcodes, len(groups))
         points = []
@@ -212,6 +200,34 @@ def _retraining(check_id: str, setup: dict[str, Any], sets: list[list[str]], ctx
                     "audited data. 'expected': the randomised mixture's expected counts; "
                     "'deterministic': its probability of a positive decision ≥ 0.5.")}
     return {"by_set": by_set}
+
+
+def _fitted(curves: dict[tuple[str, tuple[str, ...]], dict[str, Any]],
+            key: tuple[str, tuple[str, ...]], ctx: Any, reference_ctx: Any, estimator: Any,
+            seed: int, bounds: tuple[float, ...], max_iter: int, max_rows: int) -> dict[str, Any]:
+    """The curve fitted for ``(constraint, attribute set)``, fitted once and cached."""
+    from cxaudit.context import LABEL
+    from cxaudit.remedies import retrain
+
+    if key in curves:
+        return curves[key]
+    constraint, fit_on = key
+    ref = reference_ctx.frame
+    strata = (_groups(ref, list(fit_on)) + "|" + ref[LABEL].astype(str)).to_numpy()
+    rows = retrain.stratified_sample(strata, max_rows, seed)
+    sample = ref.iloc[rows]
+    try:
+        fitted = retrain.fit_curve(estimator, sample[list(ctx.features)],
+                                   sample[LABEL].to_numpy(np.int64),
+                                   _groups(sample, list(fit_on)).to_numpy(), constraint,
+                                   bounds=bounds, max_iter=max_iter, seed=seed)
+    except Exception as exc:  # the estimator cannot be fitted this way: say so
+        curves[key] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    else:
+        curves[key] = {"fitted": fitted, "reference_rows": int(len(ref)),
+                       "rows_used": int(len(rows)), "sampled": bool(len(rows) < len(ref)),
+                       "max_iter": max_iter, "seed": seed}
+    return curves[key]
 
 
 def _decisions(ctx: Any) -> np.ndarray:
