@@ -182,7 +182,8 @@ def to_moment(value: date | datetime | str, *, what: str = "as_of") -> datetime:
             value = (date.fromisoformat(text) if len(text) == 10
                      else datetime.fromisoformat(text.replace("Z", "+00:00")))
         except ValueError:
-            raise ValueError(f"{what} {value!r} is not an ISO date (YYYY-MM-DD) or a time with "
+            shown = repr(value) if len(value) <= 32 else f"'{value[:1]}…' ({len(value)} characters)"
+            raise ValueError(f"{what} {shown} is not an ISO date (YYYY-MM-DD) or a time with "
                              "its UTC offset (2027-01-15T09:00:00+01:00)") from None
     if isinstance(value, datetime):
         if value.tzinfo is None:

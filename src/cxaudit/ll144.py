@@ -505,6 +505,9 @@ def use_standing(audit: dict[str, Any], use: date | None) -> tuple[bool | None, 
     if not is_ll144_audit(audit):
         return None, ""
     day = audit_day(audit)
+    if day is None and use is None:
+        return None, (f"LL144: the bias audit has no date; {ONE_YEAR_RULE} allows use only "
+                      "within a year of it, so a date of use (--as-of) will be refused")
     if day is None:
         return False, (f"LL144: the bias audit has no date, so its age cannot be checked "
                        f"against the date of use ({ONE_YEAR_RULE}: at most one year old); "
@@ -537,6 +540,8 @@ def parse_use_date(value: str) -> date:
             return date.fromisoformat(text)
         return to_moment(text, what="--as-of").date()
     except ValueError as exc:
-        message = str(exc) if "--as-of" in str(exc) else (
-            f"--as-of {_shown(value)!r} is not an ISO date (YYYY-MM-DD)")
+        why = str(exc)
+        message = why if why.startswith("--as-of") else (
+            f"--as-of {_shown(value)!r} is not an ISO date (YYYY-MM-DD) or a time with its "
+            "UTC offset")
         raise InputError(message, hint="e.g. --as-of 2027-01-15") from None

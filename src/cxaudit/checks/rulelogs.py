@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
 from cxaudit.checks.governance import DocumentKind
@@ -76,7 +76,15 @@ class DeadlineParams(CheckParams):
 
     log: str = Field(description="Name of the log under `logs:` (time: request or decision, "
                      "done: when it was handled or the notice sent).")
-    within_days: int = Field(ge=1, le=3660, description="Days allowed after the event.")
+    within_days: int | None = Field(default=None, ge=1, le=3660, description="Days allowed "
+                                    "after the event (give this or min_days).")
+    min_days: int | None = Field(default=None, ge=1, le=3660, description="Days that must pass "
+                                 "at least between the event and `done` (a notice given N "
+                                 "business days before use: time = notice, done = use); "
+                                 "give this or within_days.")
+    log_optional: bool = Field(default=False, description="When the policy declares no such "
+                               "log, the check is not_applicable (saying so) instead of an "
+                               "error: for packs whose rule is checked only with a log.")
     business_days: bool = Field(default=False, description="Count business days (weekends "
                                 "and the calendar's public holidays skipped).")
     calendar: str | None = Field(default=None, pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$",
@@ -86,6 +94,13 @@ class DeadlineParams(CheckParams):
                                "column is true (e.g. adverse decisions).")
     kinds: list[str] | None = Field(default=None, description="Count only events whose `kind` "
                                     "is one of these.")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> DeadlineParams:
+        if (self.within_days is None) == (self.min_days is None):
+            raise ValueError("give within_days (handled within N days) or min_days (at least "
+                             "N days between the event and done), not both or neither")
+        return self
 
 
 class Deadline(Check):
@@ -123,6 +138,11 @@ class Deadline(Check):
         from cxaudit.masking import hash_ids
 
         params: DeadlineParams = self.params  # type: ignore[assignment]
+        if params.log_optional and params.log not in (getattr(ctx.policy, "logs", None) or {}):
+            return CheckOutcome(status=Status.NOT_APPLICABLE,
+                                summary=f"Not checked: the policy declares no log "
+                                        f"{params.log!r} (declare logs.{params.log} to check "
+                                        "this rule).", details={"log": None})
         if params.business_days and not params.calendar:
             from cxaudit.errors import InputError
 
@@ -166,6 +186,8 @@ class Deadline(Check):
         done_us = events["done"].to_numpy()
         handled = done_us != MISSING
         today = np.datetime64(when.local_day(zone).isoformat(), "D")
+        if params.min_days is not None:
+            return _lead_time(params, log, events, start, done_us, handled, today, zone, when)
         if params.business_days:
             years = range(int(str(start.min())[:4]), int(str(today)[:4]) + 2)
             free = np.array(holiday_calendar(params.calendar, years), dtype="datetime64[D]")
@@ -206,6 +228,52 @@ class Deadline(Check):
         return CheckOutcome(status=Status.PASS, metrics=metrics, details=details,
                             summary=f"All {n:,} events in {log.source} were handled {what}"
                                     f"{f'; {int(pending.sum()):,} pending' if pending.any() else ''}.")
+
+
+def _lead_time(params: DeadlineParams, log: Any, events: Any, start: np.ndarray,
+               done_us: np.ndarray, handled: np.ndarray, today: np.datetime64, zone: str,
+               when: Any) -> CheckOutcome:
+    """``min_days``: ``done`` (e.g. the tool's use) must come at least N (business) days
+    after ``time`` (e.g. the notice): on or after the Nth (business) day after it."""
+    from cxaudit.masking import hash_ids
+
+    n = len(events)
+    if params.business_days:
+        years = range(int(str(start.min())[:4]), int(str(today)[:4]) + 2)
+        free = np.array(holiday_calendar(params.calendar, years), dtype="datetime64[D]")
+        # The Nth business day after the event (an event on a weekend or holiday counts
+        # from the business day before it: the next business day is then the first).
+        earliest = np.busday_offset(start, params.min_days, roll="backward", holidays=free)
+        unit = "business days"
+    else:
+        earliest = start + np.timedelta64(params.min_days, "D")
+        unit = "days"
+    done_day = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    if handled.any():
+        done_day[handled] = _local_days(done_us[handled], zone)
+    too_soon = handled & (done_day < earliest)
+    not_yet = ~handled
+    count = int(too_soon.sum())
+    subjects = events["subject"].to_numpy(dtype=object)
+    metrics = (
+        Metric(name="too_soon", value=float(count), n=n, threshold={"max": 0.0},
+               status=Status.FAIL if count else Status.PASS),
+        Metric(name="not_done_yet", value=float(not_yet.sum()), n=n),
+    )
+    details = {"log": log.source, "at_least": f"{params.min_days} {unit}",
+               "calendar": params.calendar, "time_zone": zone, "as_of": when.describe(),
+               "example_subjects": hash_ids(subjects[too_soon], limit=5) if count else []}
+    what = f"at least {params.min_days} {unit} after the event" + (
+        f" ({params.calendar} holidays, {zone})" if params.business_days else f" ({zone})")
+    if count:
+        return CheckOutcome(status=Status.FAIL, metrics=metrics, details=details,
+                            summary=f"{_plural(count, 'event')} of {n:,} in {log.source} were "
+                                    f"done sooner than {what} (audit date "
+                                    f"{when.describe()}).")
+    return CheckOutcome(status=Status.PASS, metrics=metrics, details=details,
+                        summary=f"All {n:,} events in {log.source} done so far came {what}"
+                                + (f"; {int(not_yet.sum()):,} not done yet"
+                                   if not_yet.any() else "") + ".")
 
 
 class DisclosureParams(CheckParams):

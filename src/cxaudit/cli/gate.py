@@ -33,11 +33,16 @@ from cxaudit.cli.audit import parse_formats
               help="Audit trail to log to (default: $CXAUDIT_TRAIL or OUT/audit-trail.jsonl).")
 @click.option("--no-trail", is_flag=True, help="Do not log this audit in an audit trail.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for sampling.")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="The date the promoted version is used from (YYYY-MM-DD; default: today's "
+                   "date by the clock, stated): an NYC LL144 bias audit more than a year "
+                   "older than it is refused (Admin. Code § 20-871(a)(1)). The audit's own "
+                   "date stays the policy's as_of, else the latest data.timestamp.")
 @click.pass_context
 def gate(ctx: click.Context, model_uri: str, policy: str, promote_to: str, data: str | None,
          tracking_uri: str | None, require_approval: bool, out: str, format: str,  # noqa: A002
          strict: bool, trust_model: bool, sign_key: str | None, trail: str | None,
-         no_trail: bool, seed: int) -> None:
+         no_trail: bool, seed: int, as_of: str | None = None) -> None:
     """Audit MODEL_URI (models:/NAME/VERSION or models:/NAME@ALIAS), tag it, and promote it.
 
     An alias is resolved to its version once, and that version is audited. The
@@ -52,11 +57,16 @@ def gate(ctx: click.Context, model_uri: str, policy: str, promote_to: str, data:
     from cxaudit.integrations.registry_gate import run_gate
 
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
+    use_day = None
+    if as_of is not None:  # a bad date is exit 2 before anything runs
+        from cxaudit.ll144 import parse_use_date
+
+        use_day = parse_use_date(as_of)
     outcome = run_gate(model_uri, policy, promote_to=promote_to, out_dir=out, data=data,
                        tracking_uri=tracking_uri, require_approval=require_approval,
                        strict=strict, seed=seed, formats=parse_formats(format),
                        trust_model=trust_model, sign_key=sign_key,
-                       trail=False if no_trail else (trail or True))
+                       trail=False if no_trail else (trail or True), use_day=use_day)
     print_summary(outcome.result, outcome.written, quiet=quiet)
     click.echo()
     for line in outcome.lines:

@@ -21,15 +21,21 @@ from cxaudit.errors import EXIT_BLOCKED, EXIT_INPUT, CxauditError
 @click.option("--trail", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An audit trail kept outside DIR: check its chain and that it logged this "
                    "audit.")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="The date the audited tool is used (YYYY-MM-DD): an NYC LL144 bias audit "
+                   "more than a year older than it is refused (Admin. Code § 20-871(a)(1)).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify(ctx: click.Context, directory: Path, public_key: Path | None,
-           require_signature: bool, trail: Path | None, as_json: bool) -> None:
+           require_signature: bool, trail: Path | None, as_json: bool,
+           as_of: str | None = None) -> None:
     """Check a report folder: the manifest's signature, every report's SHA-256,
-    and the approvals and audit trail chains.
+    and the approvals and audit trail chains; with --as-of, that an NYC LL144 bias
+    audit is at most a year old on that date of use.
 
-    Exit 0 when everything matches, 1 on any mismatch (each named by file),
-    2 when the folder or key cannot be read.
+    Exit 0 when everything matches, 1 on any mismatch (each named by file) or an
+    LL144 audit too old for the date of use, 2 when the folder, key or date cannot
+    be read.
     """
     from cxaudit.evidence import EvidenceError
     from cxaudit.evidence.approvals import approval_status
@@ -41,12 +47,19 @@ def verify(ctx: click.Context, directory: Path, public_key: Path | None,
             raise CxauditError(f"report folder not found: {directory}",
                                hint="pass the --out folder of `cxaudit audit`")
         key = load_public_key(public_key) if public_key else None
+        use_day = None
+        if as_of is not None:
+            from cxaudit.ll144 import parse_use_date
+
+            use_day = parse_use_date(as_of)
         report = verify_bundle(directory, public_key=key, require_signature=require_signature,
                                trail=trail)
     except CxauditError as exc:
         click.echo(f"error: {exc.format()}", err=True)
         ctx.exit(EXIT_INPUT)
         return
+    if report.ok:  # the audit.json just verified: is an LL144 audit recent enough?
+        _ll144_use(directory, use_day, report)
     approvals_line = None
     if report.ok:
         try:
@@ -80,3 +93,23 @@ def verify(ctx: click.Context, directory: Path, public_key: Path | None,
         else:
             click.echo(f"NOT VERIFIED: {len(report.problems)} problem(s)", err=True)
     ctx.exit(0 if report.ok else EXIT_BLOCKED)
+
+
+def _ll144_use(directory: Path, use_day: object, report: object) -> None:
+    """An NYC LL144 bias audit backs the tool's use for a year (Admin. Code § 20-871(a)(1)):
+    too old on the date of use is a problem (exit 1); without --as-of, a note."""
+    from cxaudit.ll144 import use_standing
+
+    path = directory / "audit.json"
+    if not path.is_file():
+        return
+    try:
+        audit = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(audit, dict):
+        return
+    allowed, message = use_standing(audit, use_day)  # type: ignore[arg-type]
+    if not message:
+        return
+    (report.problems if allowed is False else report.notes).append(message)  # type: ignore[attr-defined]

@@ -109,8 +109,12 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
              require_approval: bool = False, strict: bool = False, seed: int = 0,
              formats: tuple[str, ...] | list[str] = DEFAULT_FORMATS,
              trust_model: bool = False, sign_key: str | None = None,
-             trail: str | bool = True) -> GateOutcome:
+             trail: str | bool = True, use_day: Any = None) -> GateOutcome:
     """Audit ``model_uri`` and promote it to ``promote_to`` only if it passes.
+
+    ``use_day``: the date the promoted version is used from (default: today's date by the
+    clock, said in the output); an NYC LL144 bias audit more than a year before it is
+    refused (Admin. Code § 20-871(a)(1)).
 
     Returns
     -------
@@ -128,13 +132,14 @@ def run_gate(model_uri: str, policy_path: str, *, promote_to: str, out_dir: str 
     with using_tracking(tracking_uri) as uri:
         return _gate(model_uri, policy_path, uri=uri, promote_to=promote_to, out_dir=out_dir,
                      data=data, require_approval=require_approval, strict=strict, seed=seed,
-                     formats=formats, trust_model=trust_model, sign_key=sign_key, trail=trail)
+                     formats=formats, trust_model=trust_model, sign_key=sign_key, trail=trail,
+                     use_day=use_day)
 
 
 def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_dir: str | Path,
           data: str | None, require_approval: bool, strict: bool, seed: int,
           formats: tuple[str, ...] | list[str], trust_model: bool, sign_key: str | None,
-          trail: str | bool) -> GateOutcome:
+          trail: str | bool, use_day: Any = None) -> GateOutcome:
     from mlflow import MlflowClient
 
     from cxaudit.engines import get_engine
@@ -180,6 +185,13 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
     lines.append(f"logged run {outcome.run_id}; tagged {ref.name} v{ref.version} "
                  f"cxaudit.verdict={result.verdict.value}")
     outcome.previous_version = _alias_target(client, ref.name, promote_to)
+    recent, why = _ll144_recent(result, use_day)
+    if why:
+        lines.append(why)
+    if recent is False:
+        lines.append(f"alias @{promote_to} NOT moved ({_alias_text(outcome.previous_version)}): "
+                     "the LL144 bias audit is not recent enough for the date of use")
+        return outcome
     passes = result.verdict is Verdict.PASS or (result.verdict is Verdict.WARN and not strict)
     if not passes:
         lines.append(f"alias @{promote_to} NOT moved ({_alias_text(outcome.previous_version)}): "
@@ -198,6 +210,25 @@ def _gate(model_uri: str, policy_path: str, *, uri: str, promote_to: str, out_di
     was = f"v{outcome.previous_version}" if outcome.previous_version else "unset"
     lines.append(f"promoted: @{promote_to} → {ref.name} v{ref.version} (was {was})")
     return outcome
+
+
+def _ll144_recent(result: AuditResult, use_day: Any) -> tuple[bool | None, str]:
+    """Whether an NYC LL144 bias audit may back the use from ``use_day`` (None: today by
+    the clock, said so); ``(None, "")`` for an audit LL144 does not cover."""
+    from datetime import datetime, timezone
+
+    from cxaudit.ll144 import is_ll144_audit, use_standing
+
+    audit = result.model_dump(mode="json")
+    if not is_ll144_audit(audit):
+        return None, ""
+    clock = use_day is None
+    day = use_day or datetime.now(timezone.utc).date()
+    allowed, message = use_standing(audit, day)
+    if clock:
+        message += (f" [date of use: today, {day.isoformat()}, by the clock; give --as-of "
+                    "to set it]")
+    return allowed, message
 
 
 def _alias_target(client: Any, name: str, alias: str) -> str | None:
