@@ -116,6 +116,10 @@ CASES = [
     Case("out-is-a-file", _case("--out", "o", prepare=_write("o", b"x")), out=None,
          mentions=("o",)),
     # -- unhelpful but valid: exit 0 with the reason ------------------------------------------
+    Case("other-checks-needing-other-inputs", _case(checks=PARITY + (
+        "  - {id: drift, type: data.drift, columns: [x1]}\n"
+        "  - {id: withdrawn, type: consent.withdrawn}\n")), exit_code=0, may_pass=True,
+         out=None, mentions=("parity (selection_rate ratio, gender)",)),
     Case("no-failing-check", _case(checks=LOOSE), exit_code=0, may_pass=True, out=None,
          mentions=("nothing to remedy",)),
     Case("policy-without-bias-checks", _case(checks=NO_BIAS), exit_code=0, may_pass=True,

@@ -85,7 +85,7 @@ def compute(policy_path: str, data_path: str, *, model_path: str | None = None,
     from cxaudit.masking import using_id_key
     from cxaudit.policy.loader import load_policy
     from cxaudit.remedies.collect import collect
-    from cxaudit.runner import check_requirements, id_key_of
+    from cxaudit.runner import id_key_of
 
     policy = load_policy(policy_path)
     engine = get_engine("local")
@@ -95,7 +95,7 @@ def compute(policy_path: str, data_path: str, *, model_path: str | None = None,
              if model_path else None)
     with using_id_key(id_key_of(policy)):
         ctx = build_context(policy, frame, engine, model=model, seed=seed)
-        check_requirements(ctx)  # a check lacking an input it needs: exit 2, as the audit
+        _bias_requirements(ctx)  # a bias check lacking an input it needs: exit 2, as the audit
         reference_ctx = None
         if reference_path:
             reference = engine.read_table(reference_path, role="reference data",
@@ -103,6 +103,28 @@ def compute(policy_path: str, data_path: str, *, model_path: str | None = None,
             reference_ctx = build_context(policy, reference, engine, model=model, seed=seed)
         return collect(ctx, results=results, reference_ctx=reference_ctx, seed=seed,
                        bounds=bounds, max_iter=max_iter, max_rows=max_rows)
+
+
+def _bias_requirements(ctx: Any) -> None:
+    """Exit 2 when a bias check needs a label, decisions, scores or a model the inputs lack
+    (the audit's own test, limited to the checks remedies read: consent, reference and
+    other inputs are not needed here)."""
+    from cxaudit.checks.registry import load_registry
+    from cxaudit.errors import InputError
+    from cxaudit.runner import _NEEDS
+
+    registry = load_registry()
+    for params in ctx.policy.checks:
+        if not params.type.startswith("bias."):
+            continue
+        for need in sorted(getattr(registry.get(params.type), "requires", ())):
+            if need not in ("label", "decision", "score", "model"):
+                continue
+            attribute, what = _NEEDS[need]
+            if not getattr(ctx, attribute):
+                raise InputError(f"{ctx.policy.locate('checks', params.id, 'type')}: check "
+                                 f"{params.id!r} ({params.type}) needs {what}",
+                                 hint="provide it, or remove the check from the policy")
 
 
 def finite(value: Any) -> Any:
