@@ -285,7 +285,7 @@ def _unmapped_error(policy: Any, key: str, column: str, values: dict[str, int]) 
     shown = ", ".join(f"{_shown(v)!r} ({n:,} row{'s' if n != 1 else ''})"
                       for v, n in list(values.items())[:10])
     more = f" and {len(values) - 10:,} more" if len(values) > 10 else ""
-    target = ("an EEO-1 category" if key == "race_map" else "a category")
+    target = ("EEO-1 category" if key == "race_map" else "category")
     return InputError(f"{policy.locate('system', 'll144', key)}: {len(values):,} value(s) of "
                       f"{column!r} have no {target} in system.ll144.{key}: {shown}{more}",
                       hint=f"map every value of {column!r} under system.ll144.{key} (to "
@@ -396,7 +396,7 @@ def build_summary(policy: Any, result: Any) -> dict[str, Any]:
                          f"{'y is' if len(excluded) == 1 else 'ies are'} under "
                          f"{exclude_under:.0%} of the applicants and left out of the impact "
                          f"ratios ({names}{' …' if len(excluded) > 6 else ''}); the published "
-                         "summary must justify it (6 RCNY § 5-301(d))",
+                         "summary must say why (6 RCNY § 5-301(d))",
                          hint="state why in system.ll144.exclusion_justification, or set "
                               f"exclude_under: null on check {result.id!r} to keep every "
                               "category in the ratios")
