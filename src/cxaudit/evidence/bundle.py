@@ -42,12 +42,6 @@ REPORT_NAMES = ("audit.json", "audit.md", "audit.html", "audit.junit.xml", "audi
                 "audit-ll144.html")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _cannot_write(out: Path, exc: OSError) -> InputError:
     reason = exc.strerror or type(exc).__name__
     return InputError(f"cannot write the reports to {out}: {reason}",
@@ -172,18 +166,9 @@ def folder_lock(root: Path) -> Iterator[None]:
 
 
 def _temporary(root: Path, name: str, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=root)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return Path(tmp)
+    from cxaudit.render.files import write_temporary
+
+    return write_temporary(root, name, data)
 
 
 def render_all(result: Any, formats: list[str], *, templates: Path | None = None

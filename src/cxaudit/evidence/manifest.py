@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,19 +225,9 @@ def build_manifest(report_dir: str | Path, result: Any, *, inputs: Any = None,
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    import tempfile
+    from cxaudit.render.files import atomic_write
 
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, data)
 
 
 @dataclass(frozen=True)

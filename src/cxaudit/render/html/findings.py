@@ -8,26 +8,10 @@ from typing import Any
 from cxaudit.render.html.fairness import cell_id, failing_rows, interval, num
 from cxaudit.render.html.overview import ACTIONS, first_sentence
 from cxaudit.render.html.status import CONCERNS, check_tone, concern_of
+from cxaudit.render.templated import fmt_group, fmt_threshold
 from cxaudit.result import AuditResult, CheckResult, Metric
 
 TABLE_ROWS = 12
-
-
-def fmt_group(group: dict[str, str]) -> str:
-    """``gender=Female × SeniorCitizen=1``; ``overall`` for the empty group."""
-    return " × ".join(f"{k}={v}" for k, v in group.items()) or "overall"
-
-
-def fmt_threshold(threshold: dict[str, float] | None) -> str:
-    """``≥ 0.8``, ``≤ 0.1`` or both."""
-    if not threshold:
-        return ""
-    parts = []
-    if "min" in threshold:
-        parts.append(f"≥ {threshold['min']:g}")
-    if "max" in threshold:
-        parts.append(f"≤ {threshold['max']:g}")
-    return ", ".join(parts)
 
 
 def _margin(metric: Metric) -> float:
