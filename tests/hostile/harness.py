@@ -18,6 +18,7 @@ in-process through Click's runner, which keeps 150+ cases inside CI's budget.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -29,6 +30,20 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cxaudit.cli import cli
+
+
+@functools.lru_cache(maxsize=4)
+def telco_rows(n: int = 300) -> str:
+    """The first ``n`` rows of the shipped telco table as CSV, with the observed churn label
+    copied into a ``decision`` column (decisions from data, no model needed)."""
+    import pandas as pd
+
+    from cxaudit.resources import demo_dataset
+
+    frame = pd.read_csv(demo_dataset()).head(n)
+    frame["decision"] = frame["Churn"]
+    return frame.to_csv(index=False)
+
 
 #: Build inputs under the folder given and return the command's arguments (without "cxaudit").
 Build = Callable[[Path], list[str]]

@@ -7,13 +7,12 @@ points at the file, and the report it writes says ``error`` — never a pass.
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 
 import pytest
 
-from .harness import Case, check_case
+from .harness import Case, check_case, telco_rows
 
 POLICY = """\
 cxaudit: 1
@@ -29,21 +28,10 @@ checks:
 """
 
 
-@functools.lru_cache(maxsize=1)
-def _rows() -> str:
-    import pandas as pd
-
-    from cxaudit.resources import demo_dataset
-
-    frame = pd.read_csv(demo_dataset()).head(300)
-    frame["decision"] = frame["Churn"]
-    return frame.to_csv(index=False)
-
-
 def _audit(check: str, make=None):
     def build(folder: Path) -> list[str]:
         (folder / "p.yaml").write_text(POLICY.replace("  - id: CHECK\n", check), "utf-8")
-        (folder / "d.csv").write_text(_rows(), "utf-8")
+        (folder / "d.csv").write_text(telco_rows(), "utf-8")
         if make is not None:
             make(folder)
         return ["audit", "--policy", "p.yaml", "--data", "d.csv", "--out", "out"]

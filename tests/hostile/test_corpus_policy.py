@@ -8,14 +8,13 @@ Special files (FIFO, /dev/zero) run in a subprocess with a timeout: they used to
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .harness import Case, check_case
+from .harness import Case, check_case, telco_rows
 
 POLICY = """\
 cxaudit: 1
@@ -35,17 +34,6 @@ checks:
 MIN_AT = "p.yaml:12:17"
 
 SPECIAL = 30.0  # seconds: a subprocess case that hangs fails instead of blocking CI
-
-
-@functools.lru_cache(maxsize=1)
-def _rows() -> str:
-    import pandas as pd
-
-    from cxaudit.resources import demo_dataset
-
-    frame = pd.read_csv(demo_dataset()).head(300)
-    frame["decision"] = frame["Churn"]
-    return frame.to_csv(index=False)
 
 
 def _write(folder: Path, name: str, content: str | bytes) -> Path:
@@ -96,7 +84,7 @@ def validate(files: Files) -> Callable[[Path], list[str]]:
 def audit(files: Files, *extra: str) -> Callable[[Path], list[str]]:
     def build(folder: Path) -> list[str]:
         policy = files(folder)
-        _write(folder, "customers.csv", _rows())
+        _write(folder, "customers.csv", telco_rows())
         return ["audit", "--policy", policy, "--data", "customers.csv", "--out", "out",
                 *extra]
     return build

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Case, check_case
+from .harness import Case, check_case, telco_rows
 
 POLICY = """\
 cxaudit: 1
@@ -29,21 +29,10 @@ checks:
 """
 
 
-@functools.lru_cache(maxsize=1)
-def _rows() -> str:
-    import pandas as pd
-
-    from cxaudit.resources import demo_dataset
-
-    frame = pd.read_csv(demo_dataset()).head(400)
-    frame["decision"] = frame["Churn"]
-    return frame.to_csv(index=False)
-
-
 def _audit(check: str, data: str | None = None):
     def build(folder: Path) -> list[str]:
         (folder / "p.yaml").write_text(POLICY.replace("  - id: CHECK\n", check), "utf-8")
-        (folder / "d.csv").write_text(data if data is not None else _rows(), "utf-8")
+        (folder / "d.csv").write_text(data if data is not None else telco_rows(400), "utf-8")
         return ["audit", "--policy", "p.yaml", "--data", "d.csv", "--out", "out"]
     return build
 
