@@ -31,6 +31,19 @@ from click.testing import CliRunner
 
 from cxaudit.cli import cli
 
+#: The head of a policy over :func:`telco_rows` (decisions from the ``decision`` column);
+#: corpus files append their ``checks:`` (and extra ``data`` keys) to it.
+TELCO_POLICY_HEAD = """\
+cxaudit: 1
+system: {name: churn-offers, intervention: assistive}
+data:
+  id: customerID
+  label: Churn
+  positive: "Yes"
+  prediction: decision
+  protected: [gender, SeniorCitizen]
+"""
+
 
 @functools.lru_cache(maxsize=4)
 def telco_rows(n: int = 300) -> str:

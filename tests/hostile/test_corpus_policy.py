@@ -14,17 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Case, check_case, telco_rows
+from .harness import TELCO_POLICY_HEAD, Case, check_case, telco_rows
 
-POLICY = """\
-cxaudit: 1
-system: {name: churn-offers, intervention: assistive}
-data:
-  id: customerID
-  label: Churn
-  positive: "Yes"
-  prediction: decision
-  protected: [gender, SeniorCitizen]
+POLICY = TELCO_POLICY_HEAD + """\
 checks:
   - id: parity
     type: bias.selection_rate
