@@ -165,3 +165,24 @@ def test_support_and_missing_values_are_slices():
                              min_gap=0.0)
     assert result.skipped > 0  # c=b has 10 rows
     assert not result.discovery.any()
+
+
+def test_a_pair_with_the_rows_of_one_condition_is_not_tried_again():
+    rng = np.random.default_rng(7)
+    frame, _ = _frame(rng, 6000, 0.1)
+    # "region" is implied by f0: every f0=a row is in region north, so f0=a & region=north
+    # holds exactly the rows of f0=a (the ACS DIS=2 & DEAR=2 shape).
+    frame["region"] = np.where(frame["f0"].isin(["a", "b"]), "north", "south")
+    encoded = [encode(c, frame[c], bins=4, max_categories=20) for c in ["f0", "region", "f2"]]
+    cell = 2 * frame["label"].to_numpy() + frame["decision"].to_numpy()
+    result = search(encoded, cell=cell, numerator=ERR.numerator, denominator=ERR.denominator,
+                    higher_is_better=False, min_rows=50, min_n=10, alpha=0.05, min_gap=0.0)
+    masks = {key: _mask(encoded, key) for key in result.found.keys}
+    singles = {tuple(np.flatnonzero(m)) for key, m in masks.items() if len(key) == 1}
+    pairs = [key for key in masks if len(key) == 2]
+    assert pairs, "two-condition slices are still tried"
+    for key in pairs:  # no pair repeats the rows of a one-condition slice
+        assert tuple(np.flatnonzero(masks[key])) not in singles, key
+    # ... and the repeated hypotheses are not counted among those BY corrects over
+    assert ((0, 0), (1, 0)) not in result.found.keys
+    assert ((0, 0),) in result.found.keys

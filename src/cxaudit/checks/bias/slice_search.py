@@ -160,18 +160,29 @@ def compare_slices(tables: Tables, *, numerator: tuple[int, ...] | None,
     tried and how many were left out for support (rows or metric denominator)."""
     keys: list[tuple[tuple[int, int], ...]] = []
     blocks = []
+    # A two-condition slice holding exactly the rows of one of its conditions (A and B
+    # where every A row is B) is the same hypothesis as that one-condition slice: it is
+    # neither tried again nor listed twice.
+    repeats = []
+    single_rows = [_rows_and_moments(t, numerator, denominator)[0] for t in tables.singles]
     for i, t in enumerate(tables.singles):
         keys += [((i, a),) for a in range(t.shape[0])]
         blocks.append(t.reshape(-1, t.shape[-1]))
+        repeats.append(np.zeros(t.shape[0], dtype=bool))
     for (i, j), t in tables.pairs.items():
         keys += [((i, a), (j, b)) for a in range(t.shape[0]) for b in range(t.shape[1])]
         blocks.append(t.reshape(-1, t.shape[-1]))
+        pair_rows = _rows_and_moments(t, numerator, denominator)[0]
+        same = (pair_rows == single_rows[i][:, None]) | (pair_rows == single_rows[j][None, :])
+        repeats.append(same.reshape(-1))
     stat = np.concatenate(blocks) if blocks else np.zeros((0, len(tables.total)))
+    repeat = np.concatenate(repeats) if repeats else np.zeros(0, dtype=bool)
     rows, n, x, x2 = _rows_and_moments(stat, numerator, denominator)
     t_rows, t_n, t_x, t_x2 = _rows_and_moments(tables.total, numerator, denominator)
     c_rows, c_n, c_x = t_rows - rows, t_n - n, t_x - x
-    ok = (rows >= min_rows) & (c_rows >= min_rows) & (n >= min_n) & (c_n >= min_n)
-    skipped = int(np.count_nonzero(rows > 0) - np.count_nonzero(ok))
+    supported = (rows >= min_rows) & (c_rows >= min_rows) & (n >= min_n) & (c_n >= min_n)
+    ok = supported & ~repeat
+    skipped = int(np.count_nonzero(rows > 0) - np.count_nonzero(supported))
     idx = np.flatnonzero(ok)
     rows, n, x, c_n, c_x = rows[idx], n[idx], x[idx], c_n[idx], c_x[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
