@@ -209,6 +209,29 @@ class AuditResult(_Frozen):
                           allow_nan=False) + "\n"
 
     @classmethod
+    def read(cls, path: str | Any, *, what: str = "report", hint: str) -> AuditResult:
+        """Load an ``audit.json`` file; anything else is an input error (exit 2) saying why.
+
+        ``what`` names the file in the "not found" message; ``hint`` says what to pass.
+        """
+        from cxaudit.errors import InputError
+
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return cls.from_json(handle.read())
+        except FileNotFoundError:
+            raise InputError(f"{what} not found: {path}", hint=hint) from None
+        except IsADirectoryError:
+            raise InputError(f"{path} is a folder, not an audit.json",
+                             hint="pass the audit.json inside it") from None
+        except RecursionError:
+            raise InputError(f"{path} is nested too deeply to be a cxaudit audit.json",
+                             hint=hint) from None
+        except ValueError as exc:  # JSON errors and pydantic's ValidationError
+            first = str(exc).splitlines()[0]
+            raise InputError(f"{path} is not a cxaudit audit.json: {first}", hint=hint) from None
+
+    @classmethod
     def from_json(cls, text: str) -> AuditResult:
         """Load a result written by :meth:`to_json`."""
         return cls.model_validate(json.loads(text))

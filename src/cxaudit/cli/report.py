@@ -11,26 +11,9 @@ def report() -> None:
 
 
 def _load(path: str):  # type: ignore[no-untyped-def]
-    from pydantic import ValidationError
-
-    from cxaudit.errors import InputError
     from cxaudit.result import AuditResult
 
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return AuditResult.from_json(handle.read())
-    except FileNotFoundError:
-        raise InputError(f"report not found: {path}", hint="pass the audit.json a run wrote") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not an audit.json",
-                         hint="pass the audit.json inside it") from None
-    except RecursionError:
-        raise InputError(f"{path} is nested too deeply to be a cxaudit audit.json",
-                         hint="pass the audit.json written by `cxaudit audit`") from None
-    except (ValueError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"{path} is not a cxaudit audit.json: {first}",
-                         hint="pass the audit.json written by `cxaudit audit`") from None
+    return AuditResult.read(path, hint="pass the audit.json written by `cxaudit audit`")
 
 
 @report.command()

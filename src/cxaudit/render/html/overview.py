@@ -133,22 +133,11 @@ def top_findings(result: AuditResult, limit: int = TOP_FINDINGS) -> list[dict[st
 
 def load_baseline(path: str | Path) -> AuditResult:
     """The audit in a baseline report folder (or an ``audit.json`` file itself)."""
-    from pydantic import ValidationError
-
-    from cxaudit.errors import InputError
-
     source = Path(path)
     if source.is_dir():
         source = source / "audit.json"
-    try:
-        return AuditResult.from_json(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"no baseline audit at {source}",
-                         hint="pass the --out folder of an earlier `cxaudit audit`") from None
-    except (ValueError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"{source} is not a cxaudit audit.json: {first}",
-                         hint="pass the --out folder of an earlier `cxaudit audit`") from None
+    return AuditResult.read(source, what="baseline audit",
+                            hint="pass the --out folder of an earlier `cxaudit audit`")
 
 
 def baseline_changes(result: AuditResult, baseline: AuditResult | None) -> dict[str, Any] | None:
