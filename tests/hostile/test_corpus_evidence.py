@@ -600,3 +600,15 @@ def _no_stray_state(monkeypatch) -> None:
 
 def test_corpus_size() -> None:
     assert len(CASES) >= 50
+
+
+def test_errors_into_a_closed_pipe_keep_their_exit_code(tmp_path: Path) -> None:
+    """`cxaudit … 2>&1 | head`: a usage or input error meets the closed pipe on stderr and
+    still ends with exit 2 (not Python's 1 for a failed flush), with nothing on a traceback."""
+    for args in (("audit", "--baseline", str(tmp_path / "nope")),
+                 ("policy", "validate", str(tmp_path / "missing.yaml"))):
+        proc = subprocess.Popen([sys.executable, "-m", "cxaudit", *args], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        proc.stdout.close()  # the reader is gone before the first line
+        assert proc.wait(timeout=120) == 2, args

@@ -221,10 +221,14 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, log_format:
 
 
 def main() -> None:
-    """Console-script entry point: SIGTERM ends like Ctrl-C; a closed stdout is silence."""
+    """Console-script entry point: SIGTERM ends like Ctrl-C; a closed stdout or stderr is
+    silence."""
     import signal
 
     signal.signal(signal.SIGTERM, _on_sigterm)
     if not isinstance(sys.stdout, _QuietStdout) and sys.stdout is not None:
         sys.stdout = _QuietStdout(sys.stdout)
+    # `cxaudit … 2>&1 | head`: messages on stderr meet the same closed pipe.
+    if not isinstance(sys.stderr, _QuietStdout) and sys.stderr is not None:
+        sys.stderr = _QuietStdout(sys.stderr)
     cli(prog_name="cxaudit")
