@@ -24,12 +24,22 @@ from pydantic import Field, model_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
 from cxaudit.checks.governance import DocumentKind
+from cxaudit.errors import InputError
 from cxaudit.result import Metric, Status
 
 if TYPE_CHECKING:
     from cxaudit.context import AuditContext
 
 _DAY_US = 86_400_000_000
+
+
+def _require(ctx: AuditContext, log: str, frame: Any, column: str, who: str,
+             what: str = "") -> None:
+    """Exit 2 at the log's place in the policy when ``frame`` lacks ``column``."""
+    if column not in frame.columns:
+        raise InputError(f"{ctx.policy.locate('logs', log)}: {who} needs a `{column}` "
+                         f"column{what}")
+
 
 
 def _plural(n: int, word: str) -> str:
@@ -63,8 +73,6 @@ def holiday_calendar(calendar: str, years: range) -> list[date]:
     try:
         found = holidays.country_holidays(country, subdiv=subdiv or None, years=list(years))
     except (NotImplementedError, KeyError) as exc:
-        from cxaudit.errors import InputError
-
         raise InputError(f"no holiday calendar for {calendar!r}: {exc}",
                          hint="use a country code with an optional subdivision, e.g. US-CA, "
                               "GB-ENG, DE-BY") from None
@@ -144,17 +152,12 @@ class Deadline(Check):
                                         f"{params.log!r} (declare logs.{params.log} to check "
                                         "this rule).", details={"log": None})
         if params.business_days and not params.calendar:
-            from cxaudit.errors import InputError
-
             raise InputError(f"{ctx.policy.locate('checks', params.id)}: business_days needs "
                              "a holiday `calendar` (e.g. US-CA)")
         log = cached_log(ctx, params.log)
         frame = log.frame
-        if "done" not in frame.columns:
-            from cxaudit.errors import InputError
-
-            raise InputError(f"{ctx.policy.locate('logs', params.log)}: logs.deadline needs a "
-                             "`done` column (when the request was handled)")
+        _require(ctx, params.log, frame, "done", "logs.deadline",
+                 " (when the request was handled)")
         missing = _no_date(ctx)
         if missing is not None:
             return missing
@@ -162,18 +165,10 @@ class Deadline(Check):
         as_of_us = int(when.moment.timestamp() * 1_000_000)
         keep = frame["time"].to_numpy() <= as_of_us
         if params.only_flagged:
-            if "flag" not in frame.columns:
-                from cxaudit.errors import InputError
-
-                raise InputError(f"{ctx.policy.locate('logs', params.log)}: only_flagged needs "
-                                 "a `flag` column")
+            _require(ctx, params.log, frame, "flag", "only_flagged")
             keep &= frame["flag"].to_numpy(dtype=bool)
         if params.kinds is not None:
-            if "kind" not in frame.columns:
-                from cxaudit.errors import InputError
-
-                raise InputError(f"{ctx.policy.locate('logs', params.log)}: kinds needs a "
-                                 "`kind` column")
+            _require(ctx, params.log, frame, "kind", "kinds")
             keep &= np.isin(frame["kind"].to_numpy(dtype=object), params.kinds)
         events = frame[keep]
         n = len(events)
@@ -312,11 +307,7 @@ class Disclosure(Check):
         params: DisclosureParams = self.params  # type: ignore[assignment]
         log = cached_log(ctx, params.log)
         frame = log.frame
-        if "text" not in frame.columns:
-            from cxaudit.errors import InputError
-
-            raise InputError(f"{ctx.policy.locate('logs', params.log)}: logs.disclosure needs a "
-                             "`text` column (what was shown)")
+        _require(ctx, params.log, frame, "text", "logs.disclosure", " (what was shown)")
         due = np.ones(len(frame), dtype=bool)
         if params.only_flagged and "flag" in frame.columns:
             due = frame["flag"].to_numpy(dtype=bool)
@@ -365,11 +356,7 @@ class Exercised(Check):
         params: ExercisedParams = self.params  # type: ignore[assignment]
         log = cached_log(ctx, params.log)
         frame = log.frame
-        if "kind" not in frame.columns:
-            from cxaudit.errors import InputError
-
-            raise InputError(f"{ctx.policy.locate('logs', params.log)}: logs.exercised needs a "
-                             "`kind` column")
+        _require(ctx, params.log, frame, "kind", "logs.exercised")
         missing = _no_date(ctx)
         if missing is not None:
             return missing
