@@ -38,7 +38,8 @@ TARGETS = {"local": 15.0, "spark": 60.0}
 DUCKDB_SAME_COUNTS = """import sys, time
 import duckdb
 start = time.perf_counter()
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute("CREATE VIEW d AS SELECT *, TIMESTAMPTZ '2026-10-01 00:00:00+00' AS t "
             "FROM read_parquet('" + sys.argv[1] + "')")
 con.execute("CREATE VIEW l AS SELECT * FROM read_parquet('" + sys.argv[2] + "') "
