@@ -5,8 +5,9 @@ by resampling the real telco churn customers with jittered numbers and fresh
 ids, trains a ``--trees``-tree LightGBM pipeline (ordinal-encoded categoricals)
 on a 100,000-row slice, builds the audit context (predictions for every row:
 the audit's shared prediction step, timed separately) and then times the five
-explain.* checks with the default sample (2,000 rows). Prints the figures and,
-with ``--record``, appends them to benchmarks/RESULTS.md.
+explain.* checks with the default sample (2,000 rows) through the ``cxaudit audit``
+command (a subprocess), beside shap alone doing the same work in one process. Prints the
+figures and, with ``--record``, appends them to benchmarks/RESULTS.md.
 
     python benchmarks/bench_explain.py --record
 """
@@ -93,72 +94,91 @@ def make_model(frame, trees: int):  # type: ignore[no-untyped-def]
     return model
 
 
+#: The comparable tool: shap alone on the same model — load, predict every row (as the audit
+#: does once for all checks), TreeSHAP on a 2,000-row sample — in one process.
+SHAP_ALONE = """import sys, time
+start = time.perf_counter()
+import joblib, pandas as pd, shap
+frame = pd.read_parquet(sys.argv[1])
+model = joblib.load(sys.argv[2])
+features = sys.argv[3].split(",")
+model.predict_proba(frame[features])
+sample = frame.sample(2000, random_state=0)[features]
+encoded = model[:-1].transform(sample)
+shap.TreeExplainer(model[-1]).shap_values(encoded)
+print(time.perf_counter() - start)
+"""
+
+
 def main() -> None:
+    import json
+    import statistics
+    import sys
+
+    sys.path.insert(0, str(HERE))
+    from bench_families import timed
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--trees", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args()
 
-    from cxaudit.context import build_context
-    from cxaudit.engines.local import LocalEngine
-    from cxaudit.loaders.model import from_estimator
-    from cxaudit.policy.loader import load_policy
-    from cxaudit.runner import run_check
-
-    load_before = os.getloadavg()
     clock = time.perf_counter()
     frame = make_data(args.rows)
-    model = make_model(frame, args.trees)
+    make_model(frame, args.trees)
     prepared = time.perf_counter() - clock
+    data_path = DATA / f"telco-{args.rows}.parquet"
+    model_path = DATA / f"lgbm-{args.trees}-{args.rows}.joblib"
     policy_path = DATA / "bench-explain-policy.yaml"
     policy_path.write_text(POLICY)
-    policy = load_policy(policy_path)
-
-    clock = time.perf_counter()
-    ctx = build_context(policy, frame, LocalEngine(), model=from_estimator(model))
-    context_s = time.perf_counter() - clock
-
-    timings, results = [], []
-    cpu = time.process_time()
-    section = time.perf_counter()
-    for params in policy.checks:
-        clock = time.perf_counter()
-        result = run_check(params, ctx)
-        timings.append((params.type, time.perf_counter() - clock))
-        results.append(result)
-    section_s = time.perf_counter() - section
-    section_cpu = time.process_time() - cpu
+    out = DATA / "explain-out"
+    cxaudit = str(Path(sys.executable).with_name("cxaudit"))
+    command = [cxaudit, "audit", "--policy", str(policy_path), "--data", str(data_path),
+               "--model", str(model_path), "--trust-model", "--out", str(out), "--format",
+               "json", "--no-trail"]
+    alone = [sys.executable, "-c", SHAP_ALONE, str(data_path), str(model_path),
+             ",".join(FEATURES)]
+    load_before = os.getloadavg()
+    runs: dict[str, list[dict]] = {"cxaudit": [], "shap": []}
+    for _ in range(args.rounds):
+        runs["shap"].append(timed(alone))
+        runs["cxaudit"].append(timed(command))
+        if runs["cxaudit"][-1]["exit"] not in (0, 1):
+            raise SystemExit(f"cxaudit audit exited {runs['cxaudit'][-1]['exit']}")
     load_after = os.getloadavg()
+    result = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    seconds = result["run"]["check_seconds"]
 
-    details = results[0].details
+    def median(name: str, key: str = "wall") -> float:
+        return statistics.median(r[key] for r in runs[name])
+
     lines = [
         f"rows {args.rows:,}; LightGBM {args.trees} trees × 31 leaves, {len(FEATURES)} features",
         f"data + model ready (cached after first run): {prepared:.1f} s",
-        f"build_context (predict every row, shared by all families): {context_s:.1f} s",
-        f"explainability section, 5 checks: {section_s:.1f} s wall, {section_cpu:.1f} s CPU "
-        "(this process, all threads)",
-        *(f"  {t:<28} {s:6.2f} s" for t, s in timings),
-        f"  of which: sample {details.get('seconds', {}).get('sample', float('nan')):.2f} s, "
-        f"SHAP (incl. shap import) {details.get('seconds', {}).get('shap', float('nan')):.2f} s, "
-        f"bootstrap {details.get('seconds', {}).get('bootstrap', float('nan')):.2f} s",
-        f"explainer: {details.get('explainer')}; sample {details.get('sample_size')} of "
-        f"{details.get('population')}; additivity max error "
-        f"{details.get('additivity_max_error', float('nan')):.2g} ({details.get('output_space')})",
-        *(f"  {r.id}: {r.status.value} — {r.summary[:150]}" for r in results),
+        f"cxaudit audit (subprocess, median of {args.rounds}): {median('cxaudit'):.2f} s wall, "
+        f"{median('cxaudit', 'cpu'):.1f} CPU-s, peak "
+        f"{max(r['peak_mb'] for r in runs['cxaudit']):.0f} MB; rounds "
+        + ", ".join(f"{r['wall']:.2f}" for r in runs["cxaudit"]),
+        f"  inside the audit (inputs read → result): {result['run']['duration_s']:.2f} s; "
+        f"explainability section {sum(seconds.values()):.2f} s",
+        *(f"    {c['id']:<12} {c['type']:<28} {seconds[c['id']]:6.2f} s  {c['status']}"
+          for c in result["checks"]),
+        f"shap alone (load, predict every row, TreeSHAP on 2,000 rows; one process): "
+        f"{median('shap'):.2f} s wall, {median('shap', 'cpu'):.1f} CPU-s, peak "
+        f"{max(r['peak_mb'] for r in runs['shap']):.0f} MB",
         f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
         f"({os.cpu_count()} cores)",
     ]
     print("\n".join(lines))
     if args.record:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        busy = load_before[0] > 1.5 or load_after[0] > 1.5
-        note = ("other agents were using the CPU during this run (load above), so these are "
-                "upper bounds" if busy else "machine otherwise idle")
         block = [
-            "", f"## explain — explainability section (issue 6), {stamp}", "",
+            "", f"## explain — explainability section through the CLI, {stamp}", "",
             f"Command: `python benchmarks/bench_explain.py --rows {args.rows} --trees "
-            f"{args.trees} --record` (Python {platform.python_version()}). Machine load: {note}.",
+            f"{args.trees} --rounds {args.rounds} --record` (Python "
+            f"{platform.python_version()}); no other work running.",
             "", "```", *lines, "```", "",
         ]
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
