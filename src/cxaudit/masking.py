@@ -100,7 +100,7 @@ def looks_personal(column: str, values: Iterable[Any]) -> bool:
     distinct values than a category has. Messages then show masked values only."""
     import pandas as pd
 
-    from cxaudit.checks.privacy.detectors import (
+    from cxaudit.detect import (
         PII_NAME_RULES,
         SPECIAL_NAME_RULES,
         match_name,

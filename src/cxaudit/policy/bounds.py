@@ -43,7 +43,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cxaudit.checks.base import Threshold
+from cxaudit.policy.params import Threshold
 
 #: Largest integer a policy may hold (counts, sizes, days): int64.
 MAX_INT = 2**63 - 1

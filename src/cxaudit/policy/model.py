@@ -21,11 +21,11 @@ from pydantic import (
     model_validator,
 )
 
-from cxaudit.checks.base import CheckParams
 from cxaudit.consent.vocabulary import LawfulBasis
 from cxaudit.evidence.schema import Approvals, Waiver
 from cxaudit.lawdates import DOMAINS, PackMeta
 from cxaudit.ll144 import LL144Spec
+from cxaudit.policy.params import CheckParams
 from cxaudit.policy.validators import known_time_zone
 
 FORMAT_VERSION = 1
