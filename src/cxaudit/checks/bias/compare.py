@@ -16,7 +16,7 @@ from cxaudit.checks.bias.params import GroupComparisonParams
 from cxaudit.checks.bias.values import GroupValues
 from cxaudit.context import UNKNOWN_GROUP
 from cxaudit.stats.bootstrap import percentile_interval
-from cxaudit.stats.intervals import wilson_interval
+from cxaudit.stats.intervals import logit_interval, wilson_interval, z_quantile
 from cxaudit.stats.significance import (
     compare_proportions,
     mde_from_standard_error,
@@ -171,6 +171,8 @@ def compare_set(gv: GroupValues, params: GroupComparisonParams, *, higher_is_bet
         v_low, v_high = v_low * gv.scale, v_high * gv.scale
     elif gv.replicates is not None:
         v_low, v_high = percentile_interval(gv.replicates, conf)
+    elif gv.variance is not None:
+        v_low, v_high = logit_interval(gv.value, gv.variance, conf)
     else:
         v_low = v_high = np.full(len(gv.keys), np.nan)
     direction = "higher" if higher_is_better else "lower"
@@ -218,6 +220,9 @@ def _set_number(row: dict[str, Any], key: str, value: float) -> None:
 
 def _fill_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Reference,
                      params: GroupComparisonParams, higher_is_better: bool) -> None:
+    if gv.variance is not None:
+        _fill_normal_comparison(row, gv, i, ref, params, higher_is_better)
+        return
     if ref.kind == "overall":
         ref_value, ref_reps = gv.overall, gv.overall_replicates
     else:
@@ -256,6 +261,52 @@ def _fill_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Referenc
     else:
         p, test = float("nan"), "none"
     row["p_raw"], row["test"] = _f(p), test
+
+
+def _fill_normal_comparison(row: dict[str, Any], gv: GroupValues, i: int, ref: Reference,
+                            params: GroupComparisonParams, higher_is_better: bool) -> None:
+    """Comparison, interval and test from analytic variances (AUC: DeLong).
+
+    The gap ``d = value - reference`` has variance ``var + var_ref`` (groups of
+    one set share no rows) or ``var + var_all - 2 cov`` against everyone. A
+    difference's interval is the image of ``d ± z·se`` under ``|·|`` (it holds
+    0 when that interval crosses 0); a ratio's is ``exp(log ratio ± z·se_log)``
+    by the delta method. The test of no gap is a two-sided z-test on ``d``.
+    """
+    value = float(gv.value[i])
+    var = float(gv.variance[i])
+    if ref.kind == "overall":
+        ref_value, ref_var = gv.overall, gv.overall_variance
+        cov = float(gv.overall_covariance[i]) if gv.overall_covariance is not None else math.nan
+    else:
+        ref_value, ref_var, cov = float(gv.value[ref.index]), float(gv.variance[ref.index]), 0.0
+    ref_var = math.nan if ref_var is None else float(ref_var)
+    row["reference_value"] = _f(ref_value)
+    _set_number(row, "comparison", comparison_value(value, ref_value, compare=params.compare,
+                                                    higher_is_better=higher_is_better))
+    gap = value - ref_value
+    var_gap = var + ref_var - 2.0 * cov
+    se = math.sqrt(var_gap) if math.isfinite(var_gap) and var_gap >= 0 else math.nan
+    if not math.isfinite(se):
+        row["p_raw"], row["test"] = None, "none"
+        return
+    z = z_quantile(params.confidence)
+    if params.compare == "difference":
+        low, high = gap - z * se, gap + z * se
+        bounds = [0.0 if low <= 0.0 <= high else min(abs(low), abs(high)), max(abs(low), abs(high))]
+    else:
+        num, den = (value, ref_value) if higher_is_better else (ref_value, value)
+        bounds = [math.nan, math.nan]
+        if num > 0 and den > 0:
+            var_log = var / value ** 2 + ref_var / ref_value ** 2 - 2.0 * cov / (value * ref_value)
+            if var_log >= 0:
+                half = z * math.sqrt(var_log)
+                bounds = [num / den * math.exp(-half), num / den * math.exp(half)]
+    if all(math.isfinite(b) for b in bounds):
+        row["comparison_ci"] = [_f(b) for b in bounds]
+    p = math.erfc(abs(gap) / se / math.sqrt(2.0)) if se > 0 else float(gap == 0)
+    row["p_raw"], row["test"] = _f(p), "delong"
+    row["mde"] = _f(mde_from_standard_error(se, alpha=params.alpha))
 
 
 def comparison_number(row: dict[str, Any], key: str = "comparison") -> float | None:

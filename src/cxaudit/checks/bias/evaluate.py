@@ -21,7 +21,7 @@ from cxaudit.checks.bias.values import GroupValues
 from cxaudit.context import AuditContext
 from cxaudit.result import Metric, Status
 from cxaudit.stats.bootstrap import percentile_interval
-from cxaudit.stats.intervals import wilson_interval
+from cxaudit.stats.intervals import logit_interval, wilson_interval
 
 #: Metrics whose LL144 impact-ratio table is added to the details.
 IMPACT_TABLE_METRICS = frozenset({"selection_rate", "scoring_rate"})
@@ -65,6 +65,9 @@ def overall_metric(name: str, gv: GroupValues, params: GroupComparisonParams) ->
     elif gv.overall_replicates is not None:
         low, high = percentile_interval(gv.overall_replicates[:, None], params.confidence)
         ci = (float(low[0]), float(high[0]))
+    elif gv.overall_variance is not None:
+        low, high = logit_interval(gv.overall, gv.overall_variance, params.confidence)
+        ci = (float(low), float(high))
     if ci is not None and not all(np.isfinite(ci)):
         ci = None
     return Metric(name=name, value=gv.overall, n=gv.overall_n, ci=ci)

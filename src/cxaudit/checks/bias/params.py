@@ -54,7 +54,8 @@ class GroupComparisonParams(CheckParams):
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0,
                               description="Coverage of the confidence intervals.")
     n_boot: int = Field(default=1000, ge=0, le=100_000,
-                        description="Bootstrap replicates (0: no bootstrap intervals).")
+                        description="Bootstrap replicates (0: no intervals or tests; "
+                        "AUC's intervals are DeLong's and need no replicates).")
     ci_method: Literal["bootstrap", "wilson"] = Field(
         default="bootstrap",
         description="Interval for each group's rate: bootstrap percentile, or Wilson score "

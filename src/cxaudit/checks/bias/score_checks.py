@@ -16,8 +16,10 @@ from cxaudit.checks.bias.values import GroupValues, binary_values
 from cxaudit.checks.bias.valuestats import (
     Statistic,
     auc_value,
+    auc_values,
     calibration_bands,
     calibration_error,
+    calibration_values,
     mean_value,
     statistic_values,
 )
@@ -25,6 +27,14 @@ from cxaudit.context import SCORE, AuditContext
 
 _BOOT_NOTE = ("bootstrap over distinct (group, label, score) cells; above max_bootstrap_cells "
               "scores are grouped into quantile bins for the intervals only")
+_AUC_NOTE = ("DeLong variance from placement values (ties count one half), no resampling; "
+             "each group's interval normal on the logit scale; a gap's variance is the sum of "
+             "the two groups' (minus twice the covariance against overall), a ratio's interval "
+             "normal on the log scale")
+_AUC_TESTS = "two-sided z-test of each gap with DeLong's variance"
+_CALIBRATION_NOTE = ("bootstrap over (group, score band, label) cells: counts drawn from one "
+                     "multinomial (exactly as resampling rows), each cell's score sum given its "
+                     "count from a normal with the cell's score mean and variance")
 
 
 def weighted_median(values: np.ndarray, counts: np.ndarray) -> float:
@@ -54,6 +64,18 @@ class ScoreCheck(Check):
         """Additional details (e.g. calibration bands)."""
         return {}
 
+    def interval_details(self) -> dict:
+        """How the intervals and tests are made (details entries)."""
+        return {"bootstrap": _BOOT_NOTE}
+
+    def group_values(self, attributes: list[str], exact: ValueCells,
+                     rng: np.random.Generator) -> tuple[GroupValues, bool]:
+        """Values with intervals for one attribute set, and whether scores were binned."""
+        params: ScoreParams = self.params  # type: ignore[assignment]
+        coarse, used = coarsen(exact, params.max_bootstrap_cells)
+        return statistic_values(attributes, exact, coarse, self.statistic(),
+                                n_boot=params.n_boot, rng=rng), used
+
     def run(self, ctx: AuditContext) -> CheckOutcome:  # noqa: D102
         params: ScoreParams = self.params  # type: ignore[assignment]
         hib, why = higher_is_better(self.direction, ctx.policy.system.intervention.value,
@@ -63,17 +85,16 @@ class ScoreCheck(Check):
 
         def values_for(attributes: list[str], rng: np.random.Generator) -> GroupValues:
             exact = value_cells(ctx, attributes, SCORE, with_label=self.with_label)
-            coarse, used = coarsen(exact, params.max_bootstrap_cells)
             seen.append(exact)
+            values, used = self.group_values(attributes, exact, rng)
             coarse_used.append(used)
-            return statistic_values(attributes, exact, coarse, self.statistic(),
-                                    n_boot=params.n_boot, rng=rng)
+            return values
 
         outcome = run_metric(
             ctx, params, metric=self.metric, title=self.title(),
             what=f"{self.metric} {params.compare} against {reference_phrase(params)}",
             higher_is_better=hib, direction_reason=why, values_for=values_for,
-            extra_details={"definition": self.definition, "bootstrap": _BOOT_NOTE})
+            extra_details={"definition": self.definition, **self.interval_details()})
         missing = int(seen[0].missing.sum()) if seen else 0
         details = {**outcome.details, **self.extra(seen), "rows_without_score": missing,
                    "bootstrap_binned": any(coarse_used)}
@@ -86,8 +107,12 @@ class AUC(ScoreCheck):
     The area under the ROC curve of the score against the observed outcome,
     per group (ties count one half, as scikit-learn's ``roc_auc_score``).
     A group whose outcomes are all one class has no AUC: insufficient_data.
-    Intervals and a bootstrap test of each gap come from a multinomial
-    bootstrap over (group, label, score) counts.
+    Intervals and tests use DeLong's variance (placement values, ties count
+    one half), computed from the (group, label, score) counts without
+    resampling: each group's interval is normal on the logit scale; a gap's
+    variance is the sum of the two groups' (against ``overall``, minus twice
+    their covariance), its interval normal (a ratio's on the log scale) and its
+    test a z-test. ``n_boot: 0`` turns intervals and tests off.
 
     Example::
 
@@ -108,6 +133,13 @@ class AUC(ScoreCheck):
     def statistic(self) -> Statistic:  # noqa: D102
         return auc_value
 
+    def interval_details(self) -> dict:  # noqa: D102
+        return {"intervals": _AUC_NOTE, "tests": _AUC_TESTS}
+
+    def group_values(self, attributes: list[str], exact: ValueCells,  # noqa: D102
+                     rng: np.random.Generator) -> tuple[GroupValues, bool]:
+        return auc_values(attributes, exact, intervals=self.params.n_boot > 0), False
+
 
 class Calibration(ScoreCheck):
     """Calibration parity: a score means the same outcome rate in every group.
@@ -115,7 +147,10 @@ class Calibration(ScoreCheck):
     Expected calibration error per group: over ``bins`` equal-width score
     bands, the row-weighted mean of |observed outcome rate − mean score|.
     Lower is better; compared as a ``difference`` by default. The details
-    list observed vs predicted rate per band and group.
+    list observed vs predicted rate per band and group. Intervals and the
+    test of each gap come from a bootstrap over (group, band, label) counts:
+    the counts are drawn exactly as resampling rows would draw them, each
+    cell's score sum from a normal with the cell's own score mean and variance.
 
     Example::
 
@@ -136,6 +171,15 @@ class Calibration(ScoreCheck):
 
     def statistic(self) -> Statistic:  # noqa: D102
         return calibration_error(self.params.bins)  # type: ignore[attr-defined]
+
+    def interval_details(self) -> dict:  # noqa: D102
+        return {"bootstrap": _CALIBRATION_NOTE}
+
+    def group_values(self, attributes: list[str], exact: ValueCells,  # noqa: D102
+                     rng: np.random.Generator) -> tuple[GroupValues, bool]:
+        params: CalibrationParams = self.params  # type: ignore[assignment]
+        return calibration_values(attributes, exact, params.bins, n_boot=params.n_boot,
+                                  rng=rng), False
 
     def extra(self, cells: list[ValueCells]) -> dict:  # noqa: D102
         return {"bands": [band for c in cells for band in

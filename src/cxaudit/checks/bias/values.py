@@ -31,6 +31,13 @@ class GroupValues:
     trials: np.ndarray | None = None
     #: value = successes / trials * scale (exposure rescales rates by the overall rate).
     scale: float = 1.0
+    #: Analytic alternative to ``replicates`` (AUC: DeLong): the variance of each
+    #: group's value, of the overall value, and each group's covariance with the
+    #: overall value. Intervals are then normal (per-group values on the logit
+    #: scale), gaps are tested with a z-test.
+    variance: np.ndarray | None = None
+    overall_variance: float | None = None
+    overall_covariance: np.ndarray | None = None
 
     @property
     def is_proportion(self) -> bool:
