@@ -15,15 +15,12 @@ from pydantic import Field
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
 from cxaudit.context import AuditContext
-from cxaudit.policy.model import Automation
+from cxaudit.policy.model import Automation, DocumentKind
 from cxaudit.result import Metric, Status
 
 MetadataField = Literal["owner", "approver", "purpose", "journey_stage", "automation",
                         "model_type", "intervention", "description", "significant_effect",
                         "decision_log"]
-DocumentKind = Literal["dpia", "intended_use", "impact_assessment", "technical_documentation",
-                       "pre_use_notice", "risk_assessment", "developer_documentation",
-                       "access_response", "decision_rights"]
 
 _DOCUMENT_NAMES = {
     "dpia": "data protection impact assessment",

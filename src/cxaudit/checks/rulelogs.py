@@ -23,8 +23,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
-from cxaudit.checks.governance import DocumentKind
 from cxaudit.errors import InputError
+from cxaudit.policy.model import DocumentKind
 from cxaudit.result import Metric, Status
 
 if TYPE_CHECKING:

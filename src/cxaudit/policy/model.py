@@ -67,6 +67,13 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The entries of ``system.documents`` (:class:`SystemDocuments`), as governance and
+#: rule-log checks name them (``required:``, ``document:``).
+DocumentKind = Literal["dpia", "intended_use", "impact_assessment", "technical_documentation",
+                       "pre_use_notice", "risk_assessment", "developer_documentation",
+                       "access_response", "decision_rights"]
+
+
 class SystemDocuments(_Section):
     """Governance documents a pack may require, as relative paths (to the policy) or URLs."""
 

@@ -126,6 +126,11 @@ def metric_direction(metric: str) -> Direction:
     return found.direction if found is not None else OTHER_DIRECTIONS[metric]
 
 
+#: The default ``metric:`` of the checks that follow a declared metric (their params read
+#: it from here, so that this module never imports them).
+FOLLOWING_DEFAULTS = {"slices": "error_rate", "shift_stress": "selection_rate"}
+
+
 def metric_following_checks() -> dict[str, str]:
     """Checks with no metric of their own: ``{check name: its default metric}``.
 
@@ -134,11 +139,7 @@ def metric_following_checks() -> dict[str, str]:
     policy declares (``metric:``), so each takes that metric's direction (and so follows
     ``system.intervention`` exactly as the metric does); their rows in the table are
     their default metric's."""
-    from cxaudit.checks.bias.shift import ShiftParams
-    from cxaudit.checks.bias.slices import SlicesParams
-
-    return {"slices": SlicesParams.model_fields["metric"].default,
-            "shift_stress": ShiftParams.model_fields["metric"].default}
+    return dict(FOLLOWING_DEFAULTS)
 
 
 def direction_table() -> dict[str, dict[str, str]]:

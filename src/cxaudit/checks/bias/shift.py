@@ -10,7 +10,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams, Threshold
-from cxaudit.checks.bias.metrics import COUNT_METRICS, higher_is_better
+from cxaudit.checks.bias.metrics import (
+    COUNT_METRICS,
+    FOLLOWING_DEFAULTS,
+    higher_is_better,
+)
 from cxaudit.context import DECISION, LABEL, SCORE, AuditContext, group_column
 from cxaudit.errors import InputError
 from cxaudit.result import Metric, Severity, Status
@@ -56,8 +60,8 @@ class ShiftParams(CheckParams):
     """Declaration of ``bias.shift_stress``."""
 
     severity: Severity = Field(default=Severity.WARN)
-    metric: str = Field(default="selection_rate", description="A count metric "
-                        f"({', '.join(COUNT_METRICS)}).")
+    metric: str = Field(default=FOLLOWING_DEFAULTS["shift_stress"],
+                        description=f"A count metric ({', '.join(COUNT_METRICS)}).")
     compare: Literal["ratio", "difference"] = "ratio"
     threshold: Threshold | None = Field(default=None, description="Default {min: 0.8} for "
                                         "ratios, {max: 0.1} for differences.")

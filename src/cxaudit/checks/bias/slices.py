@@ -8,7 +8,12 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from cxaudit.checks.base import Check, CheckOutcome, CheckParams
-from cxaudit.checks.bias.metrics import COUNT_METRICS, OTHER_DIRECTIONS, higher_is_better
+from cxaudit.checks.bias.metrics import (
+    COUNT_METRICS,
+    FOLLOWING_DEFAULTS,
+    OTHER_DIRECTIONS,
+    higher_is_better,
+)
 from cxaudit.checks.bias.slice_search import encode, search
 from cxaudit.context import DECISION, LABEL, SCORE, AuditContext, group_column
 from cxaudit.errors import InputError
@@ -24,8 +29,8 @@ class SlicesParams(CheckParams):
 
     severity: Severity = Field(default=Severity.WARN, description="Default warn: a slice "
                                "search is exploratory; a discovery is a lead, not a verdict.")
-    metric: str = Field(default="error_rate", description="The metric compared in each slice: "
-                        f"{', '.join(METRICS)}.")
+    metric: str = Field(default=FOLLOWING_DEFAULTS["slices"],
+                        description=f"The metric compared in each slice: {', '.join(METRICS)}.")
     features: list[str] | None = Field(default=None, description="Columns to slice on "
                                        "(default: the model's features and the protected "
                                        "attributes).")
