@@ -1,7 +1,8 @@
-"""Build the :class:`~cxaudit.context.AuditContext` over a streamed Arrow dataset.
+"""Derive the audit's columns over a streamed Arrow dataset, batch by batch.
 
-The same derived columns as :func:`cxaudit.context.build_context`, as
-per-batch functions of the source columns (nothing is materialised): text
+Compiles the derivation plan (:func:`cxaudit.engines.derive.derivation_plan`, the steps
+the local and Spark engines compile too) to per-batch functions of the source columns
+(nothing is materialised): text
 conversions of non-string columns go through pandas per batch so values are
 spelled exactly as the local engine spells them. Model predictions are the one
 exception: they are computed once, in a single ordered scan, and kept as two
@@ -16,17 +17,26 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from cxaudit.context import (
+from cxaudit.engines.derive import (
+    AT_LEAST,
     DECISION,
-    DISTINCT_LIMIT,
+    GROUP,
     LABEL,
+    NUMBER,
+    POSITIVE,
+    PREDICT,
     SCORE,
     UNKNOWN_GROUP,
-    AuditContext,
+    DerivationPlan,
+    Derive,
+    Derived,
+    derivation_plan,
+)
+from cxaudit.engines.rules import (
+    DISTINCT_LIMIT,
     RowProblem,
     _problem,
     _require_columns,
-    group_column,
     model_problems,
     refuse_invalid_rows,
     refuse_missing,
@@ -239,7 +249,7 @@ def _slice_fn(values: np.ndarray) -> Any:
     return derive
 
 
-def _batch_problems(policy: Any, frame: ArrowFrame, *, decides: bool
+def _batch_problems(policy: Any, frame: ArrowFrame, plan: DerivationPlan
                     ) -> tuple[list[RowProblem], int, Any]:
     """One scan of the score/decision columns: what is wrong with which rows (first
     positions in file order), how many rows lack a decision, and a per-batch function
@@ -248,6 +258,7 @@ def _batch_problems(policy: Any, frame: ArrowFrame, *, decides: bool
     sources = [c for c in (spec.score, spec.prediction) if c]
     if not sources:
         return [], 0, None
+    decides = plan.score is not None and plan.score.params["decides"]
 
     def invalid_rows(table: pd.DataFrame) -> tuple[np.ndarray, list[RowProblem]]:
         invalid = np.zeros(len(table), dtype=bool)
@@ -264,7 +275,7 @@ def _batch_problems(policy: Any, frame: ArrowFrame, *, decides: bool
                                   "such as NA)"))
         return invalid, [p for p in found if p.count]
 
-    bounds = spec.score_range or ((0.0, 1.0) if decides else None)
+    bounds = plan.score.params["bounds"] if plan.score is not None else None
 
     def clean(table: Any) -> bool:
         """True when no row of the batch can lack a decision (checked in Arrow/NumPy;
@@ -318,50 +329,74 @@ def _batch_problems(policy: Any, frame: ArrowFrame, *, decides: bool
     return list(merged.values()), total, ((tuple(sources)), valid)
 
 
+def _compile(step: Derive, policy: Any, frame: ArrowFrame, engine: Any,
+             derived: dict[str, Any], positives: dict[str, Any]) -> tuple[tuple[str, ...], Any]:
+    """A plan step as (source columns, per-batch function); ``PREDICT`` is compiled by the
+    caller (one ordered scan, not a function of a batch)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    schema = frame.dataset.schema
+    if step.op == POSITIVE:
+        if step.params["missing"] == "refuse":
+            refuse_missing(policy, "label", step.source,
+                           _missing_count(engine, frame, step.source))
+        positive = positives[step.name] = arrow_positive(
+            frame, step.source, step.params["declared"], where=step.params["where"])
+        return (step.source,), binarise_fn(step.source, schema.field(step.source).type, positive)
+    if step.op == NUMBER:
+        return (step.source,), score_fn(step.source)
+    if step.op == AT_LEAST:
+        sources, read = derived[step.source]
+        threshold = step.params["threshold"]
+
+        def at_least(batch: Any, offset: int) -> Any:
+            above = pc.greater_equal(read(batch, offset), pa.scalar(threshold))
+            return pc.cast(pc.fill_null(above, False), pa.int8())
+
+        return sources, at_least
+    if step.op == GROUP:
+        return (step.source,), group_fn(step.source)
+    raise ValueError(f"{step.op!r} is not a per-batch derivation")
+
+
 def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
-                        model: LoadedModel | None = None, consent: Any = None,
-                        reference: Any = None, seed: int = 0) -> AuditContext:
-    """Validate a dataset against the policy and attach the derived columns.
+                        model: LoadedModel | None = None) -> Derived:
+    """Validate a dataset against the policy and compile the derivation plan
+    (:func:`cxaudit.engines.derive.derivation_plan`) to per-batch functions.
 
     Rows whose decision cannot be computed are counted as on the local engine; within
     ``data.max_invalid_decisions`` they are filtered out of every scan.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.dataset as ds
 
+    plan = derivation_plan(policy, model=model is not None)
     columns = list(frame.dataset.schema.names)
     _require_columns(policy, columns)
     spec = policy.data
     schema = frame.dataset.schema
-    for attr in spec.protected:
+    for attr in plan.protected:
         refuse_nested(policy, attr, nested_type(schema.field(attr).type))
     derived: dict[str, Any] = {}
+    positives: dict[str, Any] = {}
 
-    if spec.label:
-        refuse_missing(policy, "label", spec.label, _missing_count(engine, frame, spec.label))
-        pos = arrow_positive(frame, spec.label, spec.positive, where=policy.locate("data", "label"))
-        derived[LABEL] = ((spec.label,), binarise_fn(spec.label, schema.field(spec.label).type, pos))
-    else:
-        pos = spec.positive if spec.positive is not None else 1
+    if plan.label is not None:
+        derived[LABEL] = _compile(plan.label, policy, frame, engine, derived, positives)
 
     features = resolve_features(spec, model, columns)
     rows = int(frame.dataset.count_rows())
-    problems, invalid, valid_fn = _batch_problems(
-        policy, frame, decides=not spec.prediction and model is None)
+    problems, invalid, valid_fn = _batch_problems(policy, frame, plan)
 
-    has_score = False
-    if spec.score:
-        derived[SCORE] = ((spec.score,), score_fn(spec.score))
-        has_score = True
-    if spec.prediction:
-        pred_pos = arrow_positive(frame, spec.prediction, spec.positive,
-                                  where=policy.locate("data", "prediction"))
-        derived[DECISION] = ((spec.prediction,),
-                             binarise_fn(spec.prediction, schema.field(spec.prediction).type,
-                                         pred_pos))
-    elif model is not None:
-        decisions, scores = model_predictions(frame, model, features, positive=pos,
-                                              threshold=spec.decision_threshold)
+    if plan.score is not None:
+        derived[SCORE] = _compile(plan.score, policy, frame, engine, derived, positives)
+    step = plan.decision
+    if step is not None and step.op == PREDICT:
+        assert model is not None
+        positive = positives[step.params["positive_from"]] if step.params["positive_from"] \
+            else step.params["declared"]
+        decisions, scores = model_predictions(frame, model, features, positive=positive,
+                                              threshold=step.params["threshold"])
         problems += model_problems(model, decisions, scores)
         missing = decisions < 0
         if missing.any():
@@ -377,25 +412,16 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
                 valid_fn = (sources, both)
             invalid += int(missing.sum())  # an upper bound when both kinds overlap
         derived[DECISION] = ((), _slice_fn(np.where(missing, 0, decisions).astype(np.int8)))
-        if scores is not None and not has_score:
-            derived[SCORE] = ((), _slice_fn(scores))
-            has_score = True
-    elif has_score:
-        threshold = spec.decision_threshold
-        read_score = derived[SCORE][1]
-
-        def from_score(batch: Any, offset: int) -> Any:
-            above = pc.greater_equal(read_score(batch, offset), pa.scalar(threshold))
-            return pc.cast(pc.fill_null(above, False), pa.int8())
-
-        derived[DECISION] = ((spec.score,), from_score)
-    import pyarrow.dataset as ds
+        if scores is not None and step.params["scores_to"]:
+            derived[step.params["scores_to"]] = ((), _slice_fn(scores))
+    elif step is not None:
+        derived[DECISION] = _compile(step, policy, frame, engine, derived, positives)
 
     refuse_invalid_rows(policy, problems, invalid, rows,
                         csv=isinstance(getattr(frame.dataset, "format", None), ds.CsvFileFormat))
 
-    for attr in spec.protected:
-        derived[group_column(attr)] = ((attr,), group_fn(attr))
+    for group in plan.groups:
+        derived[group.name] = _compile(group, policy, frame, engine, derived, positives)
 
     notes: dict[str, Any] = {}
     out = frame.with_columns(derived)
@@ -404,9 +430,6 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
 
         out = replace(out.with_columns({VALID: valid_fn}), filters=((VALID, 1),))
         notes["excluded_rows"] = invalid
-    return AuditContext(
-        policy=policy, engine=engine, frame=out,
-        data_columns=tuple(columns), features=features, model=model, consent=consent,
-        reference=reference, seed=seed, has_label=LABEL in derived,
-        has_decision=DECISION in derived, has_score=has_score, notes=notes,
-    )
+    return Derived(frame=out, data_columns=tuple(columns), features=features,
+                   has_label=LABEL in derived, has_decision=DECISION in derived,
+                   has_score=SCORE in derived, notes=notes)

@@ -1,7 +1,7 @@
-"""Build the :class:`~cxaudit.context.AuditContext` for a Spark DataFrame.
+"""Derive the audit's columns on a Spark DataFrame, as Column expressions.
 
-Mirrors :func:`cxaudit.context.build_context` column for column, as Spark
-expressions: ``LABEL`` and ``DECISION`` as 0/1 bytes, ``SCORE`` as double and
+Compiles the derivation plan (:func:`cxaudit.engines.derive.derivation_plan`, the steps
+the local and Arrow engines compile too) to Spark expressions: ``LABEL`` and ``DECISION`` as 0/1 bytes, ``SCORE`` as double and
 one text column per protected attribute with missing or blank values as
 ``unknown``. Predictions come from the policy's prediction/score column or
 from the model, shipped once to the executors (a broadcast variable; a
@@ -15,18 +15,26 @@ from typing import Any
 
 import numpy as np
 
-from cxaudit.context import (
+from cxaudit.engines.derive import (
+    AT_LEAST,
     DECISION,
-    DISTINCT_LIMIT,
+    GROUP,
     LABEL,
+    NUMBER,
+    POSITIVE,
+    PREDICT,
     SCORE,
     UNKNOWN_GROUP,
-    AuditContext,
+    Derive,
+    Derived,
+    derivation_plan,
+)
+from cxaudit.engines.rules import (
+    DISTINCT_LIMIT,
     RowProblem,
     _personal,
     _range_words,
     _require_columns,
-    group_column,
     refuse_invalid_rows,
     refuse_missing,
     refuse_nested,
@@ -168,11 +176,13 @@ def with_model_predictions(frame: Any, model: LoadedModel, features: tuple[str, 
     return frame.mapInPandas(predict_batches, schema)
 
 
-def _score_tests(policy: Any, name: str, *, decides: bool) -> list[tuple[str, Any, str, str]]:
-    """(key, invalid-row condition, problem, hint) for a declared score column."""
+def _score_tests(policy: Any, step: Derive) -> list[tuple[str, Any, str, str]]:
+    """(key, invalid-row condition, problem, hint) for a declared score column (a ``NUMBER``
+    step of the plan: missing, not a finite number, outside its ``bounds``)."""
     from pyspark.sql import functions as F
 
     spec = policy.data
+    name = step.source
     raw = F.col(name)
     number = F.expr(f"try_cast(`{name}` AS DOUBLE)")
     infinite = F.abs(number) == F.lit(float("inf"))
@@ -181,7 +191,7 @@ def _score_tests(policy: Any, name: str, *, decides: bool) -> list[tuple[str, An
              ("score_not_number", raw.isNotNull() & (number.isNull() | F.isnan(number)
                                                      | F.coalesce(infinite, F.lit(False))),
               "hold a score that is not a finite number", "")]
-    bounds = spec.score_range or ((0.0, 1.0) if decides else None)
+    bounds = step.params["bounds"]
     if bounds is not None:
         problem, hint = _range_words(spec, bounds)
         finite = number.isNotNull() & ~F.isnan(number) & ~F.coalesce(infinite, F.lit(False))
@@ -202,10 +212,10 @@ def _examples(frame: Any, name: str, condition: Any) -> str:
     return "values " + shown_values(name, values[:3], personal=_personal(name, values))
 
 
-def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedModel | None = None,
-                        consent: Any = None, reference: Any = None,
-                        seed: int = 0) -> AuditContext:
-    """Validate a Spark DataFrame against the policy and derive the audit columns.
+def build_spark_context(policy: Any, frame: Any, engine: Any, *,
+                        model: LoadedModel | None = None) -> Derived:
+    """Validate a Spark DataFrame against the policy and compile the derivation plan
+    (:func:`cxaudit.engines.derive.derivation_plan`) to Column expressions.
 
     Rows whose decision cannot be computed are counted in one aggregation over the
     cached frame (Spark keeps no file line numbers: messages give counts and masked
@@ -213,61 +223,74 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
     """
     from pyspark.sql import functions as F
 
+    plan = derivation_plan(policy, model=model is not None)
     columns = [str(c) for c in frame.columns]
     _require_columns(policy, columns)
-    spec = policy.data
     types = _types(frame)
-    for attr in spec.protected:
+    for attr in plan.protected:
         refuse_nested(policy, attr, nested_type(types[attr]))
     derived: dict[str, Any] = {}
-
-    if spec.label:
-        refuse_missing(policy, "label", spec.label, _missing_count(engine, frame, spec.label))
-        pos = spark_positive(frame, spec.label, spec.positive, where=policy.locate("data", "label"))
-        derived[LABEL] = spark_binarise(spec.label, types[spec.label], pos)
-    else:
-        pos = spec.positive if spec.positive is not None else 1
-
-    features = resolve_features(spec, model, columns)
-
+    positives: dict[str, Any] = {}
     # (key, condition, where, column, problem, hint): rows that cannot be audited
     tests: list[tuple[str, Any, str, str, str, str]] = []
-    has_score = False
-    if spec.score:
-        derived[SCORE] = F.expr(f"try_cast(`{spec.score}` AS DOUBLE)")
-        has_score = True
-        where = policy.locate("data", "score")
-        tests += [(key, condition, where, spec.score, problem, hint) for key, condition, problem,
-                  hint in _score_tests(policy, spec.score,
-                                       decides=not spec.prediction and model is None)]
-    use_model = False
-    if spec.prediction:
-        tests.append(("prediction_missing", F.col(spec.prediction).isNull(),
-                      policy.locate("data", "prediction"), spec.prediction,
-                      "have no decision (an empty cell or a missing-value marker such as NA)", ""))
-        pred_pos = spark_positive(frame, spec.prediction, spec.positive,
-                                  where=policy.locate("data", "prediction"))
-        derived[DECISION] = spark_binarise(spec.prediction, types[spec.prediction], pred_pos)
-    elif model is not None:
-        use_model = True
-    elif has_score:
-        derived[DECISION] = F.coalesce(derived[SCORE] >= F.lit(spec.decision_threshold),
-                                       F.lit(False)).cast("byte")
+    floated: set[str] = set()
 
-    floated = _integers_read_as_floats(engine, frame, spec.protected, types)
-    for attr in spec.protected:
-        derived[group_column(attr)] = group_text(attr, types[attr], floated=attr in floated)
+    def compile_step(step: Derive) -> Any:
+        """A plan step as a Column (``PREDICT`` is compiled below, on the executors)."""
+        if step.op == POSITIVE:
+            if step.params["missing"] == "refuse":
+                refuse_missing(policy, "label", step.source,
+                               _missing_count(engine, frame, step.source))
+            else:
+                tests.append(("prediction_missing", F.col(step.source).isNull(),
+                              step.params["where"], step.source, "have no decision (an empty "
+                              "cell or a missing-value marker such as NA)", ""))
+            positive = positives[step.name] = spark_positive(
+                frame, step.source, step.params["declared"], where=step.params["where"])
+            return spark_binarise(step.source, types[step.source], positive)
+        if step.op == NUMBER:
+            tests.extend((key, condition, step.params["where"], step.source, problem, hint)
+                         for key, condition, problem, hint in _score_tests(policy, step))
+            return F.expr(f"try_cast(`{step.source}` AS DOUBLE)")
+        if step.op == AT_LEAST:
+            return F.coalesce(derived[step.source] >= F.lit(step.params["threshold"]),
+                              F.lit(False)).cast("byte")
+        if step.op == GROUP:
+            return group_text(step.source, types[step.source], floated=step.source in floated)
+        raise ValueError(f"{step.op!r} is not a column expression")
+
+    if plan.label is not None:
+        derived[LABEL] = compile_step(plan.label)
+
+    features = resolve_features(policy.data, model, columns)
+
+    if plan.score is not None:
+        derived[SCORE] = compile_step(plan.score)
+    predict_step = plan.decision if plan.decision is not None and \
+        plan.decision.op == PREDICT else None
+    if plan.decision is not None and predict_step is None:
+        derived[DECISION] = compile_step(plan.decision)
+
+    floated |= _integers_read_as_floats(engine, frame, list(plan.protected), types)
+    for group in plan.groups:
+        derived[group.name] = compile_step(group)
 
     out = frame.withColumns(derived) if derived else frame
     has_decision = DECISION in derived
-    if use_model:
+    has_score = SCORE in derived
+    use_model = predict_step is not None
+    if predict_step is not None:
+        assert model is not None
+        positive = positives[predict_step.params["positive_from"]] \
+            if predict_step.params["positive_from"] else predict_step.params["declared"]
+        threshold = predict_step.params["threshold"]
         # A model that raises on the data is bad input (exit 2): try it on the driver first.
         from cxaudit.loaders.model import predict
 
-        predict(model, frame.select(*features).limit(256).toPandas(), positive=pos,
-                threshold=spec.decision_threshold)
-        out = with_model_predictions(out, model, features, positive=pos,
-                                     threshold=spec.decision_threshold)
+        predict(model, frame.select(*features).limit(256).toPandas(), positive=positive,
+                threshold=threshold)
+        out = with_model_predictions(out, model, features, positive=positive,
+                                     threshold=threshold)
         has_decision = True
         where = f"model {model.source}"
         score = F.col(_MODEL_SCORE)
@@ -324,15 +347,12 @@ def build_spark_context(policy: Any, frame: Any, engine: Any, *, model: LoadedMo
                 raise
             out = out.where(~invalid_any)  # within data.max_invalid_decisions: left out
             notes["excluded_rows"] = invalid
-    if use_model:
+    if predict_step is not None:
         model_scores = model.predict_fn is not None or hasattr(model.estimator, "predict_proba")
-        if model_scores and not has_score:
-            out = out.withColumn(SCORE, F.col(_MODEL_SCORE))
+        if model_scores and predict_step.params["scores_to"]:
+            out = out.withColumn(predict_step.params["scores_to"], F.col(_MODEL_SCORE))
             has_score = True
         out = out.drop(_MODEL_SCORE)
-    return AuditContext(
-        policy=policy, engine=engine, frame=out, data_columns=tuple(columns), features=features,
-        model=model, consent=consent, reference=reference, seed=seed,
-        has_label=LABEL in derived, has_decision=has_decision, has_score=has_score,
-        notes=notes,
-    )
+    return Derived(frame=out, data_columns=tuple(columns), features=features,
+                   has_label=LABEL in derived, has_decision=has_decision, has_score=has_score,
+                   notes=notes)
