@@ -150,11 +150,15 @@ def value_kind(sample: pd.Series, min_share: float) -> tuple[str | None, float]:
     values = values[values != ""]
     if values.empty:
         return None, 0.0
+    # Each distinct value is tested once and counted as often as it occurs: a share is
+    # (matching rows) / (rows), the same float as the mean of a per-row test.
+    counts = values.value_counts(sort=False)
+    pairs = list(zip(counts.index.tolist(), counts.tolist(), strict=True))
     best: tuple[str | None, float] = (None, 0.0)
     for kind, rule in VALUE_RULES.items():
-        share = float(values.map(rule).mean())
-        if kind == "name" and values.nunique() < 0.5 * len(values):
+        if kind == "name" and len(pairs) < 0.5 * len(values):
             continue  # category labels ("Fiber Optic") repeat; names barely do
+        share = sum(count for value, count in pairs if rule(str(value))) / len(values)
         if share >= min_share and share > best[1]:
             best = (kind, share)
     return best
