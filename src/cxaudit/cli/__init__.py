@@ -231,4 +231,23 @@ def main() -> None:
     # `cxaudit … 2>&1 | head`: messages on stderr meet the same closed pipe.
     if not isinstance(sys.stderr, _QuietStdout) and sys.stderr is not None:
         sys.stderr = _QuietStdout(sys.stderr)
-    cli(prog_name="cxaudit")
+    try:
+        cli(prog_name="cxaudit")
+    finally:
+        _before_exit()
+
+
+def _before_exit() -> None:
+    """Spare the interpreter's shutdown its garbage collections (about 1 s of CPU).
+
+    An audit leaves some 400,000 objects alive (pandas, scikit-learn, shap, GX); while
+    tearing down modules, Python collects garbage over all of them several times. One
+    collection here finalises whatever is already garbage (open files, temporary
+    folders), and freezing the survivors keeps the shutdown's collections from scanning
+    them again. Everything else about the exit is unchanged: atexit handlers run, threads
+    are joined, streams flushed. The console script only, never a caller's process.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
