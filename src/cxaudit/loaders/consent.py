@@ -192,7 +192,11 @@ def validate_ledger(frame: pd.DataFrame, *, source: str = "consent ledger",
 
 def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
                      ids: pd.Series) -> None:
-    status = np.asarray(STATUSES, dtype=object)[out["status"].cat.codes.to_numpy()]
+    status = out["status"].cat.codes.to_numpy()  # codes into STATUSES (none missing)
+
+    def has(*names: str) -> np.ndarray:
+        return np.isin(status, [STATUSES.index(name) for name in names])
+
     granted, withdrawn, expires = (times[c] for c in TIME_COLUMNS)
     no_start = np.flatnonzero(granted.missing)
     if len(no_start):
@@ -200,11 +204,11 @@ def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
                    "refusal was recorded)", "every record needs the time it took effect",
                    ids=ids)
     rules = [
-        ("withdrawn_at", (status == "withdrawn") & withdrawn.missing,
+        ("withdrawn_at", has("withdrawn") & withdrawn.missing,
          "have status withdrawn but no withdrawn_at", "record when consent was withdrawn"),
-        ("expires_at", (status == "expired") & expires.missing,
+        ("expires_at", has("expired") & expires.missing,
          "have status expired but no expires_at", "record when consent expired"),
-        ("withdrawn_at", (status == "granted") & ~withdrawn.missing,
+        ("withdrawn_at", has("granted") & ~withdrawn.missing,
          "have status granted but a withdrawn_at", "a withdrawn record has status withdrawn"),
         ("withdrawn_at", ~withdrawn.missing & (withdrawn.micros < granted.micros),
          "were withdrawn before they were granted", "check the two timestamps"),
@@ -212,7 +216,7 @@ def _check_lifecycle(source: str, out: dict[str, Any], times: dict[str, Times],
          "expire before they were granted", "check the two timestamps"),
     ]
     has_signal = out["signal"].cat.codes.to_numpy() >= 0
-    is_opt_out = has_signal & ~np.isin(status, ["withdrawn", "refused"])
+    is_opt_out = has_signal & ~has("withdrawn", "refused")
     rules.append(("signal", is_opt_out, "carry an opt-out signal but are not refused or "
                   "withdrawn", "an opt-out record has status refused (or withdrawn)"))
     for column, mask, problem, hint in rules:
@@ -232,7 +236,7 @@ def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFram
     """
     path = Path(path)
     chunks = iter_table(path, role="consent ledger", chunk_rows=CHUNK_ROWS,
-                        text_columns=ID_COLUMNS)
+                        text_columns=ID_COLUMNS, category_columns=CATEGORY_COLUMNS)
     if chunks is None:
         return validate_ledger(read_table(path, role="consent ledger", text_columns=ID_COLUMNS),
                                source=path.name, timezone=timezone)
@@ -246,6 +250,10 @@ def load_ledger(path: str | Path, *, timezone: str | None = None) -> pd.DataFram
 
 #: Read as text from CSV: ``00123`` is a subject id, not the number 123.
 ID_COLUMNS = ("subject_id",)
+
+#: Columns validated as categories (a few distinct words): read from Parquet as such.
+CATEGORY_COLUMNS = ("purpose", "lawful_basis", "status", "signal", "notice_version", "channel",
+                    "jurisdiction")
 
 #: Records per chunk when a large ledger is validated a chunk at a time.
 CHUNK_ROWS = 1 << 20
