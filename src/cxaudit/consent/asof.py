@@ -92,6 +92,14 @@ def hash_ids(values: Any) -> np.ndarray | None:
 def _pack_order(start: np.ndarray, rank: np.ndarray, codes: np.ndarray | None,
                 n_codes: int) -> np.ndarray | None:
     """Argsort by (codes, start, rank) through one packed int64 key; None when it does not fit."""
+    key = _pack_key(start, rank, codes, n_codes)
+    return None if key is None else np.argsort(key, kind="stable")
+
+
+def _pack_key(start: np.ndarray, rank: np.ndarray, codes: np.ndarray | None,
+              n_codes: int) -> np.ndarray | None:
+    """(codes, start, rank) packed into one int64 that sorts the same; None when it does not
+    fit."""
     low, high = int(start.min()), int(start.max())
     rank_bits = max(int(rank.max()), 0).bit_length()
     # Coarsest exact unit of the start times (whole seconds are common).
@@ -103,7 +111,7 @@ def _pack_order(start: np.ndarray, rank: np.ndarray, codes: np.ndarray | None,
     key = (((start - low) // unit) << rank_bits) | rank
     if codes is not None:
         key |= codes << (time_bits + rank_bits)
-    return np.argsort(key, kind="stable")
+    return key
 
 
 @dataclass(frozen=True)
@@ -156,8 +164,10 @@ class Directory:
     def __init__(self, unique: np.ndarray) -> None:
         bits = min(26, max(1, len(unique).bit_length()))
         self.shift = np.uint64(64 - bits)
-        starts = np.arange(1 << bits, dtype=np.uint64) << self.shift
-        self.directory = np.r_[np.searchsorted(unique, starts), len(unique)]
+        # Where each bucket starts: the keys below it (``searchsorted`` of the buckets'
+        # first keys, counted in one sequential pass instead of 2**bits binary searches).
+        counts = np.bincount((unique >> self.shift).astype(np.int64), minlength=1 << bits)
+        self.directory = np.r_[0, np.cumsum(counts)]
         self.padded = np.r_[unique, np.uint64(0)]
 
     def locate(self, queries: np.ndarray) -> np.ndarray:
@@ -182,11 +192,7 @@ def locate(unique: np.ndarray, queries: np.ndarray) -> np.ndarray:
 def _sorted_by_hashes(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarray
                       ) -> _SortedLedger:
     """DuckDB 64-bit hashes as subject keys; data ids found with :func:`locate`."""
-    by_time = _pack_order(start, rank, None, 0)
-    if by_time is None:
-        by_time = np.lexsort((rank, start))
-    order = by_time[np.argsort(ledger_hash[by_time], kind="stable")]
-    del by_time
+    order = _hash_order(ledger_hash, start, rank)
     sorted_hash = ledger_hash[order]
     directory = Directory(sorted_hash)
 
@@ -195,6 +201,38 @@ def _sorted_by_hashes(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarr
         return data_hash, directory.locate(data_hash)
 
     return _SortedLedger(order, _padded(sorted_hash), _padded(start[order]), find)
+
+
+def _hash_order(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Argsort by (hash, start, rank, ledger position).
+
+    One unstable sort by hash (the fast one), then a stable sort of the nearly
+    sorted (hash block, start, rank) packed key; records equal in all three (rare)
+    are put back in ledger order. Without a packed key that fits: two stable sorts.
+    """
+    by_hash = np.argsort(ledger_hash)
+    sorted_hash = ledger_hash[by_hash]
+    fresh = np.ones(len(sorted_hash), dtype=np.int64)
+    np.not_equal(sorted_hash[1:], sorted_hash[:-1], out=fresh[1:], casting="unsafe")
+    del sorted_hash
+    block = np.cumsum(fresh) - 1
+    del fresh
+    key = _pack_key(start[by_hash], rank[by_hash], block, int(block[-1]) + 1)
+    del block
+    if key is None:
+        by_time = _pack_order(start, rank, None, 0)
+        if by_time is None:
+            by_time = np.lexsort((rank, start))
+        return by_time[np.argsort(ledger_hash[by_time], kind="stable")]
+    within = np.argsort(key, kind="stable")
+    order = by_hash[within]
+    key = key[within]
+    del within, by_hash
+    tied = np.flatnonzero(key[1:] == key[:-1])
+    if len(tied):
+        members = np.unique(np.r_[tied, tied + 1])
+        order[members] = order[members][np.lexsort((order[members], key[members]))]
+    return order
 
 
 def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
