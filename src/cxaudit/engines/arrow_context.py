@@ -254,23 +254,25 @@ def _batch_problems(policy: Any, frame: ArrowFrame, plan: DerivationPlan
     """One scan of the score/decision columns: what is wrong with which rows (first
     positions in file order), how many rows lack a decision, and a per-batch function
     marking those rows (None when every row is valid)."""
-    spec = policy.data
-    sources = [c for c in (spec.score, spec.prediction) if c]
+    score = plan.score.source if plan.score is not None else None
+    given = plan.decision if plan.decision is not None and plan.decision.op == POSITIVE else None
+    prediction = given.source if given is not None else None
+    sources = [c for c in (score, prediction) if c]
     if not sources:
         return [], 0, None
-    decides = plan.score is not None and plan.score.params["decides"]
 
     def invalid_rows(table: pd.DataFrame) -> tuple[np.ndarray, list[RowProblem]]:
         invalid = np.zeros(len(table), dtype=bool)
         found: list[RowProblem] = []
-        if spec.score:
-            _, bad, problems = score_problems(policy, table[spec.score], decides=decides)
+        if plan.score is not None:
+            _, bad, problems = score_problems(policy, table[score],
+                                              decides=plan.score.params["decides"])
             invalid |= bad
             found += problems
-        if spec.prediction:
-            missing = table[spec.prediction].isna().to_numpy()
+        if given is not None:
+            missing = table[prediction].isna().to_numpy()
             invalid |= missing
-            found.append(_problem(policy.locate("data", "prediction"), spec.prediction, missing,
+            found.append(_problem(given.params["where"], prediction, missing,
                                   "have no decision (an empty cell or a missing-value marker "
                                   "such as NA)"))
         return invalid, [p for p in found if p.count]
@@ -284,9 +286,9 @@ def _batch_problems(policy: Any, frame: ArrowFrame, plan: DerivationPlan
 
         if any(table.column(c).null_count for c in sources):
             return False
-        if not spec.score:
+        if score is None:
             return True
-        values = table.column(spec.score)
+        values = table.column(score)
         if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
             return False
         numbers = np.asarray(values.to_numpy(), dtype=float)
@@ -374,7 +376,6 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
     plan = derivation_plan(policy, model=model is not None)
     columns = list(frame.dataset.schema.names)
     _require_columns(policy, columns)
-    spec = policy.data
     schema = frame.dataset.schema
     for attr in plan.protected:
         refuse_nested(policy, attr, nested_type(schema.field(attr).type))
@@ -384,7 +385,7 @@ def build_arrow_context(policy: Any, frame: ArrowFrame, engine: Any, *,
     if plan.label is not None:
         derived[LABEL] = _compile(plan.label, policy, frame, engine, derived, positives)
 
-    features = resolve_features(spec, model, columns)
+    features = resolve_features(policy.data, model, columns)
     rows = int(frame.dataset.count_rows())
     problems, invalid, valid_fn = _batch_problems(policy, frame, plan)
 
