@@ -84,6 +84,7 @@ def attribute_auc(codes: np.ndarray, target: np.ndarray, seed: int, folds: int =
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.preprocessing import OneHotEncoder
+    from threadpoolctl import threadpool_limits
 
     classes, counts = np.unique(target, return_counts=True)
     if len(classes) < 2 or counts.min() < folds:
@@ -91,7 +92,12 @@ def attribute_auc(codes: np.ndarray, target: np.ndarray, seed: int, folds: int =
     encoded = OneHotEncoder(handle_unknown="ignore").fit_transform(codes)
     model = LogisticRegression(max_iter=1000)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    proba = cross_val_predict(model, encoded, target, cv=splitter, method="predict_proba")
+    # One BLAS thread: L-BFGS on a few hundred one-hot columns makes hundreds of tiny BLAS
+    # calls, and waking a second thread for each costs more than the call (the demo's two
+    # attributes: 0.2 s on one thread, 1-3 s of CPU on two when the machine is busy). The
+    # gradient is a sparse product (no BLAS), so the fit does not depend on the thread count.
+    with threadpool_limits(limits=1, user_api="blas"):
+        proba = cross_val_predict(model, encoded, target, cv=splitter, method="predict_proba")
     if len(classes) == 2:
         return float(roc_auc_score(target == classes[1], proba[:, 1]))
     return float(roc_auc_score(target, proba, multi_class="ovr", average="macro",
