@@ -15,6 +15,7 @@ from cxaudit.masking import hash_ids
 from cxaudit.result import Metric, Status
 
 AFFECTED = "__cx_consent_affected"
+STATE_COLUMN = "__cx_consent_state"
 NO_ROWS = Threshold(max=0.0)
 
 
@@ -63,26 +64,48 @@ def _lowest_ratio(rates: dict[tuple[str, ...], tuple[int, float]], min_size: int
     return ratios[worst], worst
 
 
-def bias_impact(ctx: AuditContext, affected: np.ndarray, min_group_size: int
+def _state_cells(ctx: AuditContext, view: ConsentView, columns: list[str]) -> Any:
+    """Rows per (group columns, decision, consent state) of the audited data: computed once,
+    shared by every lifecycle check of the purpose (each one's affected rows are a set of
+    states, so its "without those rows" counts are sums of these cells)."""
+    key = f"consent.state_cells.{view.rules.purpose}"
+    cached = ctx.notes.get(key)
+    if cached is None or cached[0] is not view:
+        frame = ctx.engine.with_row_values(ctx.frame, STATE_COLUMN, view.state.astype(np.int8))
+        cached = (view, ctx.engine.count_by(frame, [*columns, DECISION, STATE_COLUMN]))
+        ctx.notes[key] = cached
+    return cached[1]
+
+
+def bias_impact(ctx: AuditContext, affected: np.ndarray, min_group_size: int, *,
+                view: ConsentView | None = None, states: tuple[str, ...] | None = None
                 ) -> tuple[list[Metric], list[dict[str, Any]], str]:
     """Selection rate per group with all rows and without the affected rows.
 
     Returns per-group metrics, a details list (lowest selection-rate ratio per
-    attribute set, before and after) and one sentence for the summary.
+    attribute set, before and after) and one sentence for the summary. When the
+    affected rows are exactly the rows of ``view`` in ``states``, the counts come
+    from the purpose's shared state cells (no pass over the rows of its own).
     """
     if not ctx.has_decision or not ctx.protected:
         return [], [], ""
     higher_is_better = ctx.policy.system.intervention.value == "assistive"
-    # The flag column rides along (row-aligned on every engine) for one count_by.
-    frame = ctx.engine.with_row_values(ctx.frame, AFFECTED, affected.astype(np.int8))
     metrics: list[Metric] = []
     details: list[dict[str, Any]] = []
     sentences: list[str] = []
     group_sets = list(ctx.group_sets())
     every_column = list(dict.fromkeys(group_column(a) for s in group_sets for a in s))
-    # One pass over the rows at the finest grouping; each attribute set's counts are sums
-    # of it (on Spark, one job over the flagged rows instead of one per attribute set).
-    finest = ctx.engine.count_by(frame, [*every_column, DECISION, AFFECTED])
+    if view is not None and states is not None:
+        cells = _state_cells(ctx, view, every_column)
+        codes = [STATES.index(state) for state in states]
+        flag = np.isin(np.asarray(cells[STATE_COLUMN], dtype=np.int64), codes).astype(np.int8)
+        finest = cells.drop(columns=[STATE_COLUMN]).assign(**{AFFECTED: flag})
+    else:
+        # The flag column rides along (row-aligned on every engine) for one count_by.
+        frame = ctx.engine.with_row_values(ctx.frame, AFFECTED, affected.astype(np.int8))
+        # One pass over the rows at the finest grouping; each attribute set's counts are
+        # sums of it (on Spark, one job over the flagged rows instead of one per set).
+        finest = ctx.engine.count_by(frame, [*every_column, DECISION, AFFECTED])
     for attributes in group_sets:
         columns = [group_column(a) for a in attributes]
         counts = (finest.groupby([*columns, DECISION, AFFECTED], sort=True, dropna=False)
@@ -115,8 +138,12 @@ def bias_impact(ctx: AuditContext, affected: np.ndarray, min_group_size: int
 def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: ConsentParams,
             *, problem: str, clean: str, breakdown: dict[str, int] | None = None,
             extra_metrics: list[Metric] | None = None, extra_details: dict[str, Any] | None = None,
-            with_bias: bool = True) -> CheckOutcome:
-    """Build the outcome of a consent check from the mask of affected rows."""
+            with_bias: bool = True, states: tuple[str, ...] | None = None) -> CheckOutcome:
+    """Build the outcome of a consent check from the mask of affected rows.
+
+    ``states``: the affected rows are exactly ``view.mask(*states)`` (the lifecycle
+    checks), which lets the bias impact share one count over the consent states.
+    """
     n = len(affected)
     count = int(affected.sum())
     share = count / n if n else 0.0
@@ -140,7 +167,8 @@ def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: 
     }
     impact = ""
     if count and with_bias:
-        bias_metrics, bias_details, impact = bias_impact(ctx, affected, params.min_group_size)
+        bias_metrics, bias_details, impact = bias_impact(ctx, affected, params.min_group_size,
+                                                         view=view, states=states)
         metrics.extend(bias_metrics)
         details["bias_impact"] = bias_details
     if count == 0:

@@ -13,8 +13,10 @@ from cxaudit.checks.consent._common import (
     finding,
     over_datasets,
 )
-from cxaudit.consent.states import consent_view
+from cxaudit.consent.states import STATES, consent_view
 from cxaudit.context import AuditContext
+
+NOT_VALID = tuple(state for state in STATES if state != "valid")
 
 
 class Coverage(Check):
@@ -58,7 +60,7 @@ class Coverage(Check):
         def outcome(dataset: str) -> CheckOutcome:
             view = consent_view(ctx, dataset=dataset)
             affected = ~view.mask("valid")
-            return finding(ctx, view, affected, params,
+            return finding(ctx, view, affected, params, states=NOT_VALID,
                            problem="had no valid lawful basis for the purpose at their event "
                                    "time",
                            clean=f"All {len(affected):,} rows had valid consent or an accepted "
@@ -84,7 +86,7 @@ class _StateCheck(Check):
         def outcome(dataset: str) -> CheckOutcome:
             view = consent_view(ctx, dataset=dataset)
             affected: np.ndarray = view.mask(self.state)
-            return finding(ctx, view, affected, params, problem=self.problem,
+            return finding(ctx, view, affected, params, problem=self.problem, states=(self.state,),
                            clean=f"No row was used {self.problem.split(' ', 2)[-1]}",
                            with_bias=dataset == "data")
 
