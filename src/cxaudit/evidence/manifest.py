@@ -102,7 +102,11 @@ def audit_digest(source: Any) -> str:
         An :class:`~cxaudit.result.AuditResult`, the text of ``audit.json``, a
         path to it, or its parsed mapping.
     """
-    if hasattr(source, "to_json"):
+    if hasattr(source, "model_dump"):
+        # The parsed form of ``source.to_json()`` without its indented (pure-Python)
+        # encoding: the same document, so the same digest, in a third of the time.
+        source = json.dumps(source.model_dump(mode="json"), allow_nan=False)
+    elif hasattr(source, "to_json"):
         source = source.to_json()
     if isinstance(source, Path):
         source = source.read_text(encoding="utf-8")
