@@ -206,12 +206,11 @@ def _sorted_by_hashes(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarr
 def _hash_order(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """Argsort by (hash, start, rank, ledger position).
 
-    One unstable sort by hash (the fast one), then a stable sort of the nearly
-    sorted (hash block, start, rank) packed key; records equal in all three (rare)
-    are put back in ledger order. Without a packed key that fits: two stable sorts.
+    :func:`_by_hash` orders by (hash, position) with a plain value sort; a stable
+    sort of the then nearly sorted (hash block, start, rank) packed key finishes
+    (ties keep ledger order). Without a packed key that fits: two stable sorts.
     """
-    by_hash = np.argsort(ledger_hash)
-    sorted_hash = ledger_hash[by_hash]
+    by_hash, sorted_hash = _by_hash(ledger_hash)
     fresh = np.ones(len(sorted_hash), dtype=np.int64)
     np.not_equal(sorted_hash[1:], sorted_hash[:-1], out=fresh[1:], casting="unsafe")
     del sorted_hash
@@ -224,15 +223,31 @@ def _hash_order(ledger_hash: np.ndarray, start: np.ndarray, rank: np.ndarray) ->
         if by_time is None:
             by_time = np.lexsort((rank, start))
         return by_time[np.argsort(ledger_hash[by_time], kind="stable")]
-    within = np.argsort(key, kind="stable")
-    order = by_hash[within]
-    key = key[within]
-    del within, by_hash
-    tied = np.flatnonzero(key[1:] == key[:-1])
-    if len(tied):
-        members = np.unique(np.r_[tied, tied + 1])
-        order[members] = order[members][np.lexsort((order[members], key[members]))]
-    return order
+    return by_hash[np.argsort(key, kind="stable")]
+
+
+def _by_hash(ledger_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions sorted by (hash, position), and the hashes in that order.
+
+    The position replaces the hash's low bits and the packed values are sorted as
+    values (a SIMD sort, ~2.5x faster than ``argsort``); the few runs of equal high
+    bits but different hashes are then sorted exactly.
+    """
+    n = len(ledger_hash)
+    low = np.uint64((1 << max(n - 1, 1).bit_length()) - 1)
+    packed = (ledger_hash & ~low) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    by_hash = (packed & low).astype(np.int64)
+    del packed
+    sorted_hash = ledger_hash[by_hash]
+    high = sorted_hash & ~low
+    mixed = (high[1:] == high[:-1]) & (sorted_hash[1:] != sorted_hash[:-1])
+    if mixed.any():
+        members = np.flatnonzero(np.isin(high, high[1:][mixed]))
+        fix = np.lexsort((by_hash[members], sorted_hash[members]))
+        by_hash[members] = by_hash[members][fix]
+        sorted_hash[members] = sorted_hash[members][fix]
+    return by_hash, sorted_hash
 
 
 def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
