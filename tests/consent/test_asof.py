@@ -149,3 +149,19 @@ def test_works_without_duckdb(monkeypatch):
     assert asof.hash_ids(["a"]) is None
     got = asof_positions(["a", "b"], np.array([5, 5]), ["b", "a"], np.array([1, 9]))
     assert got.tolist() == [-1, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_hash_order_equals_a_lexsort_also_when_high_bits_collide(data):
+    """The value sort of (high bits | position) orders exactly like a lexsort by (hash,
+    start, rank, position), also for hashes equal in their high bits only."""
+    n = data.draw(st.integers(1, 80))
+    high = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.uint64)
+    low = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), np.uint64)
+    hashes = (high << np.uint64(40)) | low
+    starts = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
+                      np.int64) * 1_000_000 + 1_700_000_000_000_000
+    ranks = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.int64)
+    expected = np.lexsort((np.arange(n), ranks, starts, hashes))
+    assert np.array_equal(asof._hash_order(hashes, starts, ranks), expected)

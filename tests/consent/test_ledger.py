@@ -276,3 +276,18 @@ def test_a_csv_broken_in_a_later_chunk_is_a_located_data_error(tmp_path, small_c
         load_ledger(path)
     assert "ledger.csv is not valid CSV" in caught.value.format()
     assert "line 251" in caught.value.format()
+
+
+def test_chunked_parquet_categories_are_those_of_the_whole_read(tmp_path, monkeypatch):
+    """Vocabulary columns read from Parquet dictionary pages (each row group its own
+    dictionary, in the writer's order) end as the whole-file read makes them."""
+    from cxaudit.loaders.consent import CATEGORY_COLUMNS, load_ledger
+
+    path = _write(_varied_ledger(700), tmp_path / "ledger.parquet")
+    whole = load_ledger(path)
+    monkeypatch.setattr("cxaudit.loaders.consent.CHUNK_ROWS", 64)
+    chunked = load_ledger(path)
+    for column in CATEGORY_COLUMNS:
+        if column in whole.columns and isinstance(whole[column].dtype, pd.CategoricalDtype):
+            assert list(chunked[column].cat.categories) == list(whole[column].cat.categories)
+            assert chunked[column].cat.codes.tolist() == whole[column].cat.codes.tolist()
