@@ -242,8 +242,11 @@ def _by_hash(ledger_hash: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sorted_hash = ledger_hash[by_hash]
     high = sorted_hash & ~low
     mixed = (high[1:] == high[:-1]) & (sorted_hash[1:] != sorted_hash[:-1])
-    if mixed.any():
-        members = np.flatnonzero(np.isin(high, high[1:][mixed]))
+    if mixed.any():  # whole runs of those high bits (``high`` is sorted)
+        values = np.unique(high[1:][mixed])
+        members = np.concatenate([np.arange(a, b) for a, b in zip(
+            np.searchsorted(high, values, "left"), np.searchsorted(high, values, "right"),
+            strict=True)])
         fix = np.lexsort((by_hash[members], sorted_hash[members]))
         by_hash[members] = by_hash[members][fix]
         sorted_hash[members] = sorted_hash[members][fix]
