@@ -220,11 +220,18 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool, log_format:
     configure(verbosity=-1 if quiet else (1 if verbose else 0), fmt=log_format)
 
 
+#: True in the console script's process, which runs one command and exits (never in a
+#: caller's process, e.g. Click's test runner).
+CONSOLE = False
+
+
 def main() -> None:
     """Console-script entry point: SIGTERM ends like Ctrl-C; a closed stdout or stderr is
     silence."""
     import signal
 
+    global CONSOLE
+    CONSOLE = True
     signal.signal(signal.SIGTERM, _on_sigterm)
     if not isinstance(sys.stdout, _QuietStdout) and sys.stdout is not None:
         sys.stdout = _QuietStdout(sys.stdout)

@@ -100,6 +100,7 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
         from cxaudit.render.html.overview import load_baseline
 
         earlier = load_baseline(baseline)
+    _without_pyspark(policy, engine)
     inputs = AuditInputs(
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
@@ -149,3 +150,20 @@ def _remedies(inputs: object, result: object) -> dict:
                     seed=inputs.seed, trust_types=inputs.trust_types,
                     results={c.id: c for c in result.checks})
     return {"audit_digest": audit_digest(result), **found}
+
+
+def _without_pyspark(policy: str, engine: str | None) -> None:
+    """In the console script, an audit that will not run on Spark imports GX and shap
+    without pyspark (which both import whenever it is installed: about 0.3 s)."""
+    import cxaudit.cli
+
+    if not cxaudit.cli.CONSOLE:
+        return
+    from cxaudit.policy.loader import declared_engine
+
+    if (engine or declared_engine(policy) or "local") != "spark":
+        from cxaudit.checks import gx_adapter
+        from cxaudit.explain import explainers
+
+        gx_adapter.skip_pyspark()
+        explainers.skip_pyspark()

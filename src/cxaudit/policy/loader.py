@@ -390,6 +390,18 @@ def _capped(problems: list[PolicyProblem]) -> list[PolicyProblem]:
                 f"{MAX_PROBLEMS} are shown)", hint="fix these and validate again")]
 
 
+def declared_engine(path: str | Path) -> str | None:
+    """The ``engine:`` a policy file declares (its ``extends`` merged), read without
+    validating anything; None when it declares none or cannot be read (then
+    :func:`load_policy` says why)."""
+    res = _Resolution()
+    _resolve(Path(path), res, ())
+    if not res.layers or res.problems:
+        return None
+    engine = _merge(res.layers)[0].get("engine")
+    return engine if isinstance(engine, str) else None
+
+
 def load_policy(path: str | Path) -> Policy:
     """Load, resolve and validate a policy file, or raise :class:`PolicyError`."""
     path = Path(path)

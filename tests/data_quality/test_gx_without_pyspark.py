@@ -1,0 +1,74 @@
+"""The console script's audit that will not run on Spark imports GX and shap without pyspark
+(both import it whenever it is installed); pyspark stays importable, and a Spark audit
+(by --engine or the policy's engine:) keeps it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from cxaudit.policy.loader import declared_engine
+
+MECHANISM = textwrap.dedent("""
+    import sys
+    from cxaudit.checks import gx_adapter
+    from cxaudit.explain import explainers
+    gx_adapter.skip_pyspark()
+    explainers.skip_pyspark()
+    gx_adapter.gx()
+    explainers.import_shap()
+    print("pyspark" in sys.modules)
+    import pyspark  # still importable for anything else
+    print("pyspark" in sys.modules)
+""")
+
+DECISION = textwrap.dedent("""
+    import sys
+    import cxaudit.cli
+    from cxaudit.checks import gx_adapter
+    from cxaudit.cli.audit import _without_pyspark
+    cxaudit.cli.CONSOLE = sys.argv[3] == "console"
+    _without_pyspark(sys.argv[1], sys.argv[2] or None)
+    print(gx_adapter._SKIP_PYSPARK)
+""")
+
+POLICY = "cxaudit: 1\n{engine}system: {{name: t}}\ndata: {{label: y}}\nchecks: []\n"
+
+
+def test_gx_and_shap_import_without_pyspark_which_stays_importable():
+    pytest.importorskip("pyspark")
+    out = subprocess.run([sys.executable, "-c", MECHANISM], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_declared_engine_follows_extends(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text(POLICY.format(engine="engine: spark\n"), encoding="utf-8")
+    child = tmp_path / "child.yaml"
+    child.write_text("cxaudit: 1\nextends: [base.yaml]\nchecks: []\n", encoding="utf-8")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(POLICY.format(engine=""), encoding="utf-8")
+    assert declared_engine(child) == "spark"
+    assert declared_engine(plain) is None
+    assert declared_engine(tmp_path / "missing.yaml") is None
+
+
+@pytest.mark.parametrize(("engine_line", "option", "process", "skipped"), [
+    ("", "", "console", True),
+    ("engine: arrow\n", "", "console", True),
+    ("engine: spark\n", "", "console", False),
+    ("", "spark", "console", False),
+    ("engine: spark\n", "local", "console", True),
+    ("", "", "caller", False),  # e.g. Click's test runner: other audits may follow
+])
+def test_only_the_console_script_skips_and_never_for_spark(tmp_path, engine_line, option,
+                                                           process, skipped):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY.format(engine=engine_line), encoding="utf-8")
+    out = subprocess.run([sys.executable, "-c", DECISION, str(policy), option, process],
+                         capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == str(skipped)
