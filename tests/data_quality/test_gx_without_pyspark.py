@@ -1,6 +1,6 @@
-"""The console script's audit that will not run on Spark imports GX and shap without pyspark
-(both import it whenever it is installed); pyspark stays importable, and a Spark audit
-(by --engine or the policy's engine:) keeps it."""
+"""The console script's audit skips what its dependencies import for nothing: GX and shap
+import pyspark (unless the audit runs on Spark: --engine, else the policy's engine:), and
+skops, through scikit-learn, pytest. Both stay importable; other processes are unchanged."""
 
 from __future__ import annotations
 
@@ -29,10 +29,11 @@ DECISION = textwrap.dedent("""
     import sys
     import cxaudit.cli
     from cxaudit.checks import gx_adapter
-    from cxaudit.cli.audit import _without_pyspark
+    from cxaudit.cli.audit import _lean_imports
+    from cxaudit.loaders import model
     cxaudit.cli.CONSOLE = sys.argv[3] == "console"
-    _without_pyspark(sys.argv[1], sys.argv[2] or None)
-    print(gx_adapter._SKIP_PYSPARK)
+    _lean_imports(sys.argv[1], sys.argv[2] or None)
+    print(gx_adapter._SKIP_PYSPARK, model._SKIP_PYTEST)
 """)
 
 POLICY = "cxaudit: 1\n{engine}system: {{name: t}}\ndata: {{label: y}}\nchecks: []\n"
@@ -71,4 +72,29 @@ def test_only_the_console_script_skips_and_never_for_spark(tmp_path, engine_line
     policy.write_text(POLICY.format(engine=engine_line), encoding="utf-8")
     out = subprocess.run([sys.executable, "-c", DECISION, str(policy), option, process],
                          capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.strip() == str(skipped)
+    assert out.stdout.split() == [str(skipped), str(process == "console")]
+
+
+SKOPS = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    import skops.io
+    from sklearn.linear_model import LogisticRegression
+    skops.io.dump(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), sys.argv[1])
+""")
+LOAD = textwrap.dedent("""
+    import sys
+    from cxaudit.loaders import model
+    model.skip_pytest()
+    loaded = model.load_model(sys.argv[1])
+    print("pytest" in sys.modules, type(loaded.estimator).__name__)
+    import pytest  # still importable
+""")
+
+
+def test_skops_loads_without_pytest_with_the_same_trusted_types(tmp_path):
+    path = tmp_path / "m.skops"
+    subprocess.run([sys.executable, "-c", SKOPS, str(path)], check=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", LOAD, str(path)], capture_output=True,
+                         text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["False", "LogisticRegression"]

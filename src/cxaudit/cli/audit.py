@@ -100,7 +100,7 @@ def audit(ctx: click.Context, policy: str, data: str, model: str | None,
         from cxaudit.render.html.overview import load_baseline
 
         earlier = load_baseline(baseline)
-    _without_pyspark(policy, engine)
+    _lean_imports(policy, engine)
     inputs = AuditInputs(
         policy=policy, data=data, model=model, consent=consent,
         reference=reference, trust_model=trust_model, model_sha256=model_sha256,
@@ -152,15 +152,19 @@ def _remedies(inputs: object, result: object) -> dict:
     return {"audit_digest": audit_digest(result), **found}
 
 
-def _without_pyspark(policy: str, engine: str | None) -> None:
-    """In the console script, an audit that will not run on Spark imports GX and shap
-    without pyspark (which both import whenever it is installed: about 0.3 s)."""
+def _lean_imports(policy: str, engine: str | None) -> None:
+    """In the console script (one audit, then exit), skip what our dependencies import
+    for nothing: pyspark, which GX and shap import whenever it is installed (about
+    0.3 s), when the audit will not run on Spark; pytest, which importing skops pulls
+    in through scikit-learn's test helpers (about 0.1 s)."""
     import cxaudit.cli
 
     if not cxaudit.cli.CONSOLE:
         return
+    from cxaudit.loaders import model
     from cxaudit.policy.loader import declared_engine
 
+    model.skip_pytest()
     if (engine or declared_engine(policy) or "local") != "spark":
         from cxaudit.checks import gx_adapter
         from cxaudit.explain import explainers

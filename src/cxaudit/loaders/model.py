@@ -10,6 +10,7 @@ pinned to a SHA-256; ``--trust-model`` does not widen what a skops file may hold
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -147,8 +148,36 @@ def model_feature_names(estimator: Any) -> tuple[str, ...] | None:
     return None
 
 
+#: Whether skops, when first imported, may skip pytest (see :func:`skip_pytest`).
+_SKIP_PYTEST = False
+
+
+def skip_pytest() -> None:
+    """Let skops be imported without pytest, for a process that audits once and exits.
+
+    Importing skops lists scikit-learn's estimators (its trusted types), and that
+    imports pytest whenever it is installed, for scikit-learn's own test helpers
+    (about 0.1 s); the trusted types are the same without it. Only the console
+    script may call this; pytest stays importable for everything else.
+    """
+    global _SKIP_PYTEST
+    _SKIP_PYTEST = True
+
+
+def _import_skops() -> Any:
+    blocked = _SKIP_PYTEST and "pytest" not in sys.modules
+    if blocked:
+        sys.modules["pytest"] = None  # type: ignore[assignment]  # "not installed"
+    try:
+        import skops.io as sio
+    finally:
+        if blocked and sys.modules.get("pytest", False) is None:
+            del sys.modules["pytest"]
+    return sio
+
+
 def _load_skops(file: Path, admitted: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-    import skops.io as sio
+    sio = _import_skops()
 
     try:
         untrusted = list(sio.get_untrusted_types(file=file))
