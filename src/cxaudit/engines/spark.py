@@ -159,15 +159,25 @@ class SparkEngine(SparkAggregates, Engine):
     def columns(self, frame: Any) -> list[str]:  # noqa: D102
         return [str(c) for c in frame.columns]
 
-    def num_rows(self, frame: Any) -> int:  # noqa: D102
-        return int(frame.count())
+    def num_rows(self, frame: Any) -> int:
+        """Rows of ``frame``, counted once per frame (checks ask again and again)."""
+        memo = self.__dict__.setdefault("_num_rows", {})
+        known = memo.get(id(frame))
+        if known is None or known[0] is not frame:
+            known = memo[id(frame)] = (frame, int(frame.count()))
+        return known[1]
 
     def count_by(self, frame: Any, columns: Sequence[str]) -> pd.DataFrame:  # noqa: D102
         columns = list(columns)
+        driver_side = self._counts_with_row_values(frame, columns)
+        if driver_side is not None:  # a frame with row values: counted without the join
+            return driver_side
         if not columns:
             return canonical_counts([], [((), frame.count())])
         rows = frame.groupBy(*columns).count().collect()
-        return canonical_counts(columns, ((tuple(r[:-1]), r[-1]) for r in rows))
+        counts = canonical_counts(columns, ((tuple(r[:-1]), r[-1]) for r in rows))
+        self.remember_counts(frame, columns, counts)
+        return counts
 
     def null_counts(self, frame: Any, columns: Sequence[str],  # noqa: D102
                     by: Sequence[str] = ()) -> pd.DataFrame:
