@@ -15,6 +15,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -300,10 +301,28 @@ class SparkAggregates:
         so the frame itself is never shuffled."""
         from pyspark.sql import functions as F
 
-        right = driver_frame(frame.sparkSession, table)
+        right = self._kept_table(frame.sparkSession, table)
         if table.num_rows <= BROADCAST_ROWS:
             right = F.broadcast(right)
         return self.with_positions(frame).join(right, on="__cx_pos", how=how)
+
+    def _kept_table(self, spark: Any, table: Any) -> Any:
+        """A driver-side Arrow ``table`` as a lazy Spark DataFrame that lives as long as
+        this engine: in local mode a Parquet file in the engine's temporary folder (removed
+        with the engine; see :func:`shipped_table` for why), elsewhere
+        :func:`driver_frame`."""
+        if not _local_master(spark):
+            return driver_frame(spark, table)
+        import pyarrow.parquet as pq
+
+        folder = self.__dict__.get("_cx_temp")
+        if folder is None:
+            folder = self.__dict__["_cx_temp"] = tempfile.mkdtemp(prefix="cxaudit-spark-")
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+        count = self.__dict__["_cx_temp_files"] = self.__dict__.get("_cx_temp_files", 0) + 1
+        path = os.path.join(folder, f"table-{count}.parquet")
+        pq.write_table(table, path, row_group_size=1_000_000)
+        return spark.read.parquet(path)
 
     def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
         """``frame`` joined by row position with a column of driver-side ``values``.
