@@ -321,7 +321,7 @@ class SparkAggregates:
             weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
         count = self.__dict__["_cx_temp_files"] = self.__dict__.get("_cx_temp_files", 0) + 1
         path = os.path.join(folder, f"table-{count}.parquet")
-        pq.write_table(table, path, row_group_size=1_000_000)
+        pq.write_table(table, path, row_group_size=1_000_000, compression="none")
         return spark.read.parquet(path)
 
     def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
@@ -558,7 +558,7 @@ def shipped_table(spark: Any, table: Any) -> Iterator[Any]:
     folder = tempfile.mkdtemp(prefix="cxaudit-spark-")
     try:
         path = os.path.join(folder, "table.parquet")
-        pq.write_table(table, path, row_group_size=1_000_000)
+        pq.write_table(table, path, row_group_size=1_000_000, compression="none")
         yield spark.read.parquet(path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

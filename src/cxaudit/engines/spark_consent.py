@@ -98,7 +98,7 @@ def spark_asof_records(engine: Any, frame: Any, id_column: str, times: np.ndarra
     kinds = rows.select("sid", "t", F.lit(1).alias("kind"), F.lit(0).cast("long").alias("rank"),
                         F.lit(None).cast(narrow).alias("record"), F.col("pos").cast(narrow))
     ledger = pa.table({
-        "sid": text_array(ledger_ids),
+        "sid": text_array(ledger_ids, combine=False),  # Parquet takes the chunks as they are
         "t": pa.array(np.asarray(ledger_starts, dtype=np.int64)),
         "rank": pa.array(np.asarray(ledger_rank, dtype=np.int64)),
         "record": pa.array(np.arange(len(ledger_starts),
