@@ -155,3 +155,25 @@ def test_value_codes_equal_unique(values):
     want_kinds, want_inverse = np.unique(values, return_inverse=True)
     assert kinds.tolist() == want_kinds.tolist()
     assert inverse.tolist() == want_inverse.ravel().tolist()
+
+
+def test_without_a_writable_temporary_folder(spark, customers, monkeypatch):
+    """Driver-side tables then reach Spark through createDataFrame: same answers."""
+    from cxaudit.engines import spark_aggregates
+    from cxaudit.engines.spark import SparkEngine
+
+    def refuse(*args, **kwargs):
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(spark_aggregates.tempfile, "mkdtemp", refuse)
+    engine = SparkEngine(session=spark)
+    frame = _ids_frame(spark, 2)
+    n = engine.num_rows(frame)
+    got = engine.asof_records(frame, "cid", np.full(n, BASE + 2 * SECOND, dtype=np.int64), None,
+                              ["S1", "S2"], np.array([BASE, BASE + SECOND]), np.array([0, 0]))
+    values = engine.to_pandas(frame, ["cid"])["cid"]
+    assert ((got >= 0) == values.isin(["S1", "S2"]).to_numpy()).all()
+    path, raw = customers
+    flags = (np.arange(len(raw)) % 3 == 0).astype(np.int8)
+    out = engine.with_row_values(engine.read_table(path), "flag", flags)
+    assert engine.to_pandas(out, ["flag"])["flag"].tolist() == flags.tolist()

@@ -315,13 +315,16 @@ class SparkAggregates:
             return driver_frame(spark, table)
         import pyarrow.parquet as pq
 
-        folder = self.__dict__.get("_cx_temp")
-        if folder is None:
-            folder = self.__dict__["_cx_temp"] = tempfile.mkdtemp(prefix="cxaudit-spark-")
-            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
-        count = self.__dict__["_cx_temp_files"] = self.__dict__.get("_cx_temp_files", 0) + 1
-        path = os.path.join(folder, f"table-{count}.parquet")
-        pq.write_table(table, path, row_group_size=1_000_000, compression="none")
+        try:
+            folder = self.__dict__.get("_cx_temp")
+            if folder is None:
+                folder = self.__dict__["_cx_temp"] = tempfile.mkdtemp(prefix="cxaudit-spark-")
+                weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            count = self.__dict__["_cx_temp_files"] = self.__dict__.get("_cx_temp_files", 0) + 1
+            path = os.path.join(folder, f"table-{count}.parquet")
+            pq.write_table(table, path, row_group_size=1_000_000, compression="none")
+        except OSError:  # no writable temporary folder: the slower way
+            return driver_frame(spark, table)
         return spark.read.parquet(path)
 
     def with_row_values(self, frame: Any, name: str, values: Any) -> Any:
@@ -555,7 +558,11 @@ def shipped_table(spark: Any, table: Any) -> Iterator[Any]:
         return
     import pyarrow.parquet as pq
 
-    folder = tempfile.mkdtemp(prefix="cxaudit-spark-")
+    try:
+        folder = tempfile.mkdtemp(prefix="cxaudit-spark-")
+    except OSError:  # no writable temporary folder: the slower way
+        yield driver_frame(spark, table)
+        return
     try:
         path = os.path.join(folder, "table.parquet")
         pq.write_table(table, path, row_group_size=1_000_000, compression="none")
