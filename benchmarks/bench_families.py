@@ -226,7 +226,7 @@ def main() -> None:
                   f"ledger, policy `{POLICY.name}`; each audit is the `cxaudit` command in a "
                   "subprocess.", ""]
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n".join(header) + text + "\n")
+            handle.write("\n".join(header) + "\n" + text + "\n")
 
 
 if __name__ == "__main__":
