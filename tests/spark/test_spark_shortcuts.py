@@ -7,7 +7,9 @@
   the joined frame;
 - ``missing_counts`` from one finest aggregation equals one aggregation per
   grouping;
-- ``duplicate_keys`` without map-side partial counts equals the local engine;
+- ``duplicate_keys`` without map-side partial counts equals the local engine, and so
+  does its driver-side hash shortcut (distinct keys, one or two missing keys, a repeat,
+  float keys where -0.0 and 0.0 group together);
 - ``value_codes`` equals ``np.unique``.
 """
 
@@ -177,3 +179,32 @@ def test_without_a_writable_temporary_folder(spark, customers, monkeypatch):
     flags = (np.arange(len(raw)) % 3 == 0).astype(np.int8)
     out = engine.with_row_values(engine.read_table(path), "flag", flags)
     assert engine.to_pandas(out, ["flag"])["flag"].tolist() == flags.tolist()
+
+
+@pytest.mark.parametrize("case", ["distinct", "one-missing", "two-missing", "repeat",
+                                  "two-columns", "float-zeros"])
+def test_duplicate_keys_hash_shortcut_agrees(spark, spark_engine, monkeypatch, case):
+    from cxaudit.engines import spark_aggregates
+
+    ids: list = [f"K{i}" for i in range(400)]
+    other = [i % 7 for i in range(400)]
+    if case == "one-missing":
+        ids[17] = None
+    elif case == "two-missing":
+        ids[17] = ids[230] = None
+    elif case == "repeat":
+        ids[301] = ids[5]
+    raw = pd.DataFrame({"k": pd.Series(ids, dtype=object), "j": other})
+    columns = ["k", "j"] if case == "two-columns" else ["k"]
+    if case == "float-zeros":
+        raw = pd.DataFrame({"k": [0.0, -0.0, 1.5, 2.5]})
+    frame = spark.createDataFrame(raw).repartition(3)
+    want = LocalEngine().duplicate_keys(raw, columns)
+    want = (want[0], want[1], [tuple(None if is_missing(v) else v for v in key)
+                               for key in want[2]])
+    shortcut = spark_engine.duplicate_keys(frame, columns)
+    monkeypatch.setattr(spark_aggregates, "DRIVER_HASH_ROWS", -1)  # the exact way only
+    exact = spark_engine.duplicate_keys(frame, columns)
+    assert shortcut == exact == want
+    if case == "float-zeros":
+        assert want[0] == 1  # -0.0 repeats 0.0: the hash shortcut must not say distinct

@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cxaudit.engines.common import canonical_counts
@@ -32,6 +33,11 @@ BROADCAST_ROWS = 2_000_000
 #: count with driver-side row values) from one aggregation; beyond it Spark aggregates
 #: each grouping itself.
 MAX_FINEST_CELLS = 100_000
+
+#: Up to this many rows, a key's uniqueness is first tried on the driver from the keys'
+#: 64-bit hashes (8 bytes a row collected: 400 MB at the limit); beyond it, or when a
+#: hash repeats, Spark counts the keys themselves.
+DRIVER_HASH_ROWS = 50_000_000
 
 
 def _types(frame: Any) -> dict[str, Any]:
@@ -133,6 +139,8 @@ class SparkAggregates:
         from pyspark.sql import functions as F
 
         columns = list(columns)
+        if self._keys_distinct_by_hash(frame, columns):
+            return 0, 0, []
         counted = frame.groupBy(*columns).count().filter(F.col("count") > 1)
         # Keys are mostly distinct (ids): a map-side partial count would hold every key and
         # shrink nothing before the shuffle. One count after the shuffle instead (measured at
@@ -148,6 +156,39 @@ class SparkAggregates:
         second = (ordered.withColumn("__nth", F.row_number().over(window))
                   .filter(F.col("__nth") == 2).orderBy("__pos").limit(int(limit)))
         return repeats, keys, [tuple(r[:len(columns)]) for r in second.collect()]
+
+    def _keys_distinct_by_hash(self, frame: Any, columns: list[str]) -> bool:
+        """True when the keys' 64-bit hashes are all distinct, which proves the keys are.
+
+        Up to :data:`DRIVER_HASH_ROWS` rows, the executors hash each key (xxhash64) and the
+        driver sorts the hashes (8 bytes a row): no shuffle of the keys themselves (10 M
+        text ids: about 1.5-2 s against 4.5-6.5 s for the exact group-by). Equal hashes
+        (a repeat, missing keys, or a collision) prove nothing: the caller counts exactly.
+        Only for text, integer and date keys, whose equality is their bytes' equality
+        (grouping treats -0.0 and 0.0, or NaNs, as one floating-point key).
+        """
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import (
+            DateType,
+            IntegralType,
+            StringType,
+            TimestampNTZType,
+            TimestampType,
+        )
+
+        types = _types(frame)
+        exact = (StringType, IntegralType, DateType, TimestampType, TimestampNTZType)
+        if not all(isinstance(types[c], exact) for c in columns):
+            return False
+        if self.num_rows(frame) > DRIVER_HASH_ROWS:
+            return False
+        hashed = frame.select(F.xxhash64(*columns).alias("h"))
+        if hasattr(hashed, "toArrow"):
+            values = hashed.toArrow().column("h").to_numpy()
+        else:  # pyspark before 4.0
+            values = hashed.toPandas()["h"].to_numpy()
+        values = np.sort(values)
+        return not bool((values[1:] == values[:-1]).any())
 
     def datetime_range(self, frame: Any, column: str, *, format: str = "ISO8601"
                        ) -> dict[str, Any]:
