@@ -317,3 +317,38 @@ def test_bias_impact_never_takes_the_unknown_group_as_reference():
     # unknown group as reference, B would be at 0.25 / 0.9.
     assert _lowest_ratio(rates, 30, higher_is_better=True) == (0.5, ("B",))
     assert _lowest_ratio({("unknown",): (100, 0.9), ("A",): (10, 0.5)}, 30, True) == (None, None)
+
+
+def test_example_ids_are_fetched_only_when_they_can_be_shown(tmp_path, scoring_log, ledger,
+                                                             monkeypatch):
+    """Without an id key, findings list no examples, so no engine is asked for any (on
+    Spark each would be a fetch by position); the counts are the same either way."""
+    from cxaudit.context import build_context
+    from cxaudit.engines.local import LocalEngine
+    from cxaudit.loaders.consent import prepare_consent
+    from cxaudit.policy.loader import load_policy
+
+    class Spy(LocalEngine):
+        limits: list[int] = []
+
+        def distinct_where(self, frame, column, mask, limit):  # noqa: ANN001, ANN201
+            self.limits.append(limit)
+            return super().distinct_where(frame, column, mask, limit)
+
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    policy = load_policy(path)
+    found = {}
+    for keyed in (True, False):
+        if not keyed:
+            monkeypatch.delenv("CXAUDIT_ID_SALT", raising=False)
+        Spy.limits = []
+        consent = prepare_consent(policy, scoring_log, ledger.copy())
+        ctx = build_context(policy, scoring_log, Spy(), consent=consent)
+        out = {r.id: r for r in run_checks(ctx)}
+        found[keyed] = ({k: r.details.get("affected_subjects") for k, r in out.items()},
+                        list(Spy.limits), out["cov"].details["example_subjects"])
+    assert found[True][1] and all(limit > 0 for limit in found[True][1])
+    assert found[False][1] and all(limit == 0 for limit in found[False][1])
+    assert found[True][0] == found[False][0]
+    assert found[True][2] and found[False][2] == []

@@ -11,7 +11,7 @@ from cxaudit.checks.base import CheckOutcome, CheckParams, Threshold
 from cxaudit.checks.bias import comparison_value, group_label
 from cxaudit.consent.states import STATES, ConsentView
 from cxaudit.context import DECISION, UNKNOWN_GROUP, AuditContext, group_column
-from cxaudit.masking import hash_ids
+from cxaudit.masking import examples_enabled, hash_ids
 from cxaudit.result import Metric, Status
 
 AFFECTED = "__cx_consent_affected"
@@ -156,7 +156,10 @@ def finding(ctx: AuditContext, view: ConsentView, affected: np.ndarray, params: 
     for state, k in (breakdown or {}).items():
         metrics.append(Metric(name="affected_rows", group={"reason": state}, value=float(k), n=n))
     metrics.extend(extra_metrics or [])
-    subjects, examples = view.subjects_where(affected, params.examples) if count else (0, [])
+    # Example ids are fetched only when a key lets the report show them (hashed): without
+    # one they would be dropped unseen (on Spark, a fetch by position per check).
+    shown = params.examples if examples_enabled() else 0
+    subjects, examples = view.subjects_where(affected, shown) if count else (0, [])
     details: dict[str, Any] = {
         "purpose": view.rules.purpose,
         "event_time": view.event.source,
