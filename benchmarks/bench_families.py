@@ -65,15 +65,11 @@ print(time.perf_counter() - start, sum(len(r) for r in results))
 
 
 def _tree_rss_kb(root: int) -> int:
-    """Sum of RSS over ``root`` and its descendants."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
+    """Sum of RSS over ``root`` and its descendants (/proc helpers of spark_engines.py)."""
+    sys.path.insert(0, str(HERE))
+    from spark_engines import _children, _rss_kb
+
+    parents = _children()
     tree, frontier = {root}, [root]
     while frontier:
         pid = frontier.pop()
@@ -81,16 +77,7 @@ def _tree_rss_kb(root: int) -> int:
             if parent == pid and child not in tree:
                 tree.add(child)
                 frontier.append(child)
-    total = 0
-    for pid in tree:
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
+    return sum(_rss_kb(pid) for pid in tree)
 
 
 def timed(command: list[str]) -> dict:
