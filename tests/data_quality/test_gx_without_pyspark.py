@@ -16,8 +16,8 @@ MECHANISM = textwrap.dedent("""
     import sys
     from cxaudit.checks import gx_adapter
     from cxaudit.explain import explainers
-    gx_adapter.skip_pyspark()
-    explainers.skip_pyspark()
+    from cxaudit.lean import skip_on_import
+    skip_on_import("pyspark")
     gx_adapter.gx()
     explainers.import_shap()
     print("pyspark" in sys.modules)
@@ -28,12 +28,11 @@ MECHANISM = textwrap.dedent("""
 DECISION = textwrap.dedent("""
     import sys
     import cxaudit.cli
-    from cxaudit.checks import gx_adapter
     from cxaudit.cli.audit import _lean_imports
-    from cxaudit.loaders import model
+    from cxaudit.lean import SKIPPED
     cxaudit.cli.CONSOLE = sys.argv[3] == "console"
     _lean_imports(sys.argv[1], sys.argv[2] or None)
-    print(gx_adapter._SKIP_PYSPARK, model._SKIP_PYTEST)
+    print("pyspark" in SKIPPED, "pytest" in SKIPPED)
 """)
 
 POLICY = "cxaudit: 1\n{engine}system: {{name: t}}\ndata: {{label: y}}\nchecks: []\n"
@@ -84,8 +83,9 @@ SKOPS = textwrap.dedent("""
 """)
 LOAD = textwrap.dedent("""
     import sys
+    from cxaudit.lean import skip_on_import
     from cxaudit.loaders import model
-    model.skip_pytest()
+    skip_on_import("pytest")
     loaded = model.load_model(sys.argv[1])
     print("pytest" in sys.modules, type(loaded.estimator).__name__)
     import pytest  # still importable

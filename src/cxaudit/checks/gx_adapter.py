@@ -20,12 +20,12 @@ import difflib
 import functools
 import math
 import os
-import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cxaudit.lean import importing_without
 from cxaudit.masking import hash_ids, mask_value
 
 #: Expectation fields cxaudit sets itself; a policy may not.
@@ -49,31 +49,13 @@ class ExpectationSpecError(ValueError):
         super().__init__("; ".join(f"{f + ': ' if f else ''}{m}" for f, m in problems))
 
 
-#: Whether GX, when first imported, may skip pyspark (see :func:`skip_pyspark`).
-_SKIP_PYSPARK = False
-
-
-def skip_pyspark() -> None:
-    """Let GX be imported without pyspark, for a process that audits once and not on Spark.
-
-    GX imports pyspark whenever it is installed (about 0.3 s of a small audit) and
-    then binds its Spark support for the life of the process; only the console
-    script, which runs one audit whose engine it knows, may call this. pyspark
-    stays importable for everything else.
-    """
-    global _SKIP_PYSPARK
-    _SKIP_PYSPARK = True
-
-
 @functools.lru_cache(maxsize=1)
 def gx() -> Any:
     """Import and return the ``great_expectations`` module, with analytics off."""
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
-    blocked = _SKIP_PYSPARK and "pyspark" not in sys.modules
-    if blocked:
-        sys.modules["pyspark"] = None  # type: ignore[assignment]  # GX: "not installed"
     try:
-        with warnings.catch_warnings():
+        # GX binds its Spark support for the life of the process when first imported.
+        with warnings.catch_warnings(), importing_without("pyspark"):
             # GX imports pyspark whenever it is installed; pyspark warns about pandas 3 on
             # import, which a local audit has nothing to do with.
             warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
@@ -83,9 +65,6 @@ def gx() -> Any:
         raise ExpectationSpecError([("", "Great Expectations is not installed "
                                          f"({exc}); reinstall cxaudit (`pip install cxaudit`), "
                                          "which depends on it")]) from None
-    finally:
-        if blocked and sys.modules.get("pyspark", False) is None:
-            del sys.modules["pyspark"]
     return great_expectations
 
 
@@ -459,4 +438,4 @@ def _jsonable(value: Any) -> Any:
 
 __all__ = ["ExpectationSpecError", "GxRun", "GxSession", "argument_names", "build_expectation",
            "expectation_class", "expectation_names", "fold", "gx", "mask_example", "mask_observed",
-           "scrub", "skip_pyspark"]
+           "scrub"]

@@ -161,13 +161,9 @@ def _lean_imports(policy: str, engine: str | None) -> None:
 
     if not cxaudit.cli.CONSOLE:
         return
-    from cxaudit.loaders import model
+    from cxaudit.lean import skip_on_import
     from cxaudit.policy.loader import declared_engine
 
-    model.skip_pytest()
+    skip_on_import("pytest")
     if (engine or declared_engine(policy) or "local") != "spark":
-        from cxaudit.checks import gx_adapter
-        from cxaudit.explain import explainers
-
-        gx_adapter.skip_pyspark()
-        explainers.skip_pyspark()
+        skip_on_import("pyspark")

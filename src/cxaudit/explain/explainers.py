@@ -17,7 +17,6 @@ mapped into that space — not against anything the explainer reports.
 
 from __future__ import annotations
 
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ import pandas as pd
 
 from cxaudit.errors import ModelError
 from cxaudit.explain.pipeline import Untraceable, unwrap
+from cxaudit.lean import importing_without
 from cxaudit.loaders.model import LoadedModel
 
 _PROBABILITY_TREES = ("RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
@@ -57,34 +57,13 @@ class Explanation:
         return float(np.max(self.additivity_error)) if len(self.additivity_error) else 0.0
 
 
-#: Whether shap, when first imported, may skip pyspark (see :func:`skip_pyspark`).
-_SKIP_PYSPARK = False
-
-
-def skip_pyspark() -> None:
-    """Let shap be imported without pyspark, for a process that audits once and not on Spark.
-
-    shap imports pyspark whenever it is installed (for Spark ML tree models, which
-    cxaudit does not load); only the console script, which runs one audit whose engine
-    it knows, may call this. pyspark stays importable for everything else.
-    """
-    global _SKIP_PYSPARK
-    _SKIP_PYSPARK = True
-
-
 def import_shap() -> Any:
     """Import shap (about 2.6 s), silencing the deprecation notices its plotting module emits."""
-    blocked = _SKIP_PYSPARK and "pyspark" not in sys.modules
-    if blocked:
-        sys.modules["pyspark"] = None  # type: ignore[assignment]  # shap: "not installed"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PendingDeprecationWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import shap
-    finally:
-        if blocked and sys.modules.get("pyspark", False) is None:
-            del sys.modules["pyspark"]
+    # shap imports pyspark for Spark ML tree models, which cxaudit does not load.
+    with warnings.catch_warnings(), importing_without("pyspark"):
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
     return shap
 
 

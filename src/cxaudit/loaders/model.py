@@ -10,13 +10,13 @@ pinned to a SHA-256; ``--trust-model`` does not widen what a skops file may hold
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cxaudit.errors import ModelError
+from cxaudit.lean import importing_without
 from cxaudit.loaders.data import sha256_file
 from cxaudit.loaders.loaded_model import LoadedModel
 
@@ -148,31 +148,11 @@ def model_feature_names(estimator: Any) -> tuple[str, ...] | None:
     return None
 
 
-#: Whether skops, when first imported, may skip pytest (see :func:`skip_pytest`).
-_SKIP_PYTEST = False
-
-
-def skip_pytest() -> None:
-    """Let skops be imported without pytest, for a process that audits once and exits.
-
-    Importing skops lists scikit-learn's estimators (its trusted types), and that
-    imports pytest whenever it is installed, for scikit-learn's own test helpers
-    (about 0.1 s); the trusted types are the same without it. Only the console
-    script may call this; pytest stays importable for everything else.
-    """
-    global _SKIP_PYTEST
-    _SKIP_PYTEST = True
-
-
 def _import_skops() -> Any:
-    blocked = _SKIP_PYTEST and "pytest" not in sys.modules
-    if blocked:
-        sys.modules["pytest"] = None  # type: ignore[assignment]  # "not installed"
-    try:
+    # Importing skops lists scikit-learn's estimators (its trusted types), which imports
+    # pytest for scikit-learn's test helpers; the trusted types are the same without it.
+    with importing_without("pytest"):
         import skops.io as sio
-    finally:
-        if blocked and sys.modules.get("pytest", False) is None:
-            del sys.modules["pytest"]
     return sio
 
 
