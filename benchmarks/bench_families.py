@@ -67,17 +67,9 @@ print(time.perf_counter() - start, sum(len(r) for r in results))
 def _tree_rss_kb(root: int) -> int:
     """Sum of RSS over ``root`` and its descendants (/proc helpers of spark_engines.py)."""
     sys.path.insert(0, str(HERE))
-    from spark_engines import _children, _rss_kb
+    from spark_engines import _rss_kb, process_tree
 
-    parents = _children()
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(_rss_kb(pid) for pid in tree)
+    return sum(_rss_kb(pid) for pid in process_tree(root))
 
 
 def timed(command: list[str]) -> dict:

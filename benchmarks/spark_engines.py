@@ -90,6 +90,19 @@ def _children() -> dict[int, int]:
     return parents
 
 
+def process_tree(root: int) -> set[int]:
+    """``root`` and every process descended from it."""
+    parents = _children()
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return tree
+
+
 class TreeSampler(threading.Thread):
     """Samples the RSS of this process and all its descendants."""
 
@@ -102,16 +115,8 @@ class TreeSampler(threading.Thread):
     def run(self) -> None:  # noqa: D102
         me = os.getpid()
         while not self._halt.is_set():
-            parents = _children()
-            tree, frontier = {me}, [me]
-            while frontier:
-                pid = frontier.pop()
-                for child, parent in parents.items():
-                    if parent == pid and child not in tree:
-                        tree.add(child)
-                        frontier.append(child)
             total = 0
-            for pid in tree:
+            for pid in process_tree(me):
                 rss = _rss_kb(pid)
                 total += rss
                 if pid != me and _is_java(pid):
