@@ -62,6 +62,48 @@ def test_join_matches_naive_loop(use_hash, data):
     np.testing.assert_array_equal(got, expected)
 
 
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_one_instant_for_every_row_matches_naive_loop(data):
+    """The DuckDB aggregation taken when every row has the same event time."""
+    n_ledger = data.draw(st.integers(1, 40))
+    n_rows = data.draw(st.integers(1, 40))
+    ids = st.one_of(st.integers(0, 7).map(lambda x: f"S{x}"), st.none())
+    ledger_ids = data.draw(st.lists(st.integers(0, 7).map(lambda x: f"S{x}"),
+                                    min_size=n_ledger, max_size=n_ledger))
+    data_ids = data.draw(st.lists(ids, min_size=n_rows, max_size=n_rows))
+    # Negative starts (before 1970) and ties in start and rank on purpose.
+    starts = data.draw(st.lists(st.integers(-3, 3).map(lambda k: k * 10**12),
+                                min_size=n_ledger, max_size=n_ledger))
+    ranks = data.draw(st.lists(st.integers(0, 3), min_size=n_ledger, max_size=n_ledger))
+    t = data.draw(st.sampled_from([-10**12, 0, 10**12]))
+    got = asof.one_instant_positions(data_ids, t, ledger_ids, np.array(starts, np.int64),
+                                     np.array(ranks, np.int64))
+    reference = naive_asof([x if x is not None else object() for x in data_ids], [t] * n_rows,
+                           ledger_ids, starts, ranks)
+    np.testing.assert_array_equal(got, reference)
+    # asof_positions takes that path for one instant, and the general one agrees.
+    np.testing.assert_array_equal(
+        asof_positions(data_ids, np.full(n_rows, t), ledger_ids, np.array(starts, np.int64),
+                       np.array(ranks, np.int64), use_hash=False), reference)
+
+
+def test_one_instant_path_is_taken_and_declines_what_it_cannot_key(monkeypatch):
+    calls = []
+    real = asof.one_instant_positions
+    monkeypatch.setattr(asof, "one_instant_positions",
+                        lambda *a: calls.append(a) or real(*a))
+    assert asof_positions(["a", "b"], np.array([5, 5]), ["b", "a"], np.array([1, 9])).tolist() \
+        == [-1, 0]
+    assert len(calls) == 1
+    asof_positions(["a", "b"], np.array([5, 6]), ["b", "a"], np.array([1, 9]))
+    assert len(calls) == 1  # two instants: the general join
+    # A rank that does not fit the packed key: declined, the general path answers.
+    assert real(["a"], 5, ["a"], np.array([1]), np.array([300])) is None
+    assert asof_positions(["a"], np.array([5]), ["a", "a"], np.array([1, 1]),
+                          np.array([300, 2])).tolist() == [0]
+
+
 @pytest.mark.parametrize("use_hash", [True, False], ids=["duckdb-hash", "arrow-codes"])
 def test_large_span_falls_back_to_lexsort_and_stays_exact(use_hash):
     rng = np.random.default_rng(3)

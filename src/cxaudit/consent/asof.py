@@ -288,6 +288,11 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
     ledger_rank = np.asarray(ledger_rank, dtype=np.int64)
     if len(ledger_starts) == 0 or n == 0:
         return np.full(n, -1, dtype=np.int64)
+    if use_hash is not False and data_times[0] != MISSING and np.all(data_times == data_times[0]):
+        found = one_instant_positions(data_ids, int(data_times[0]), ledger_ids, ledger_starts,
+                                      ledger_rank)
+        if found is not None:
+            return found
     ledger_text = text_array(ledger_ids)
     ledger_hash = hash_ids(ledger_text) if use_hash is not False else None
     hashed = ledger_hash is not None
@@ -308,6 +313,47 @@ def asof_positions(data_ids: Any, data_times: np.ndarray, ledger_ids: Any,
             return asof_positions(data_ids, data_times, ledger_ids, ledger_starts, ledger_rank,
                                   use_hash=False, chunk_rows=chunk_rows)
         result[low:low + len(times)] = part
+    return result
+
+
+def one_instant_positions(data_ids: Any, t: int, ledger_ids: Any, ledger_starts: np.ndarray,
+                          ledger_rank: np.ndarray) -> np.ndarray | None:
+    """:func:`asof_positions` when every row has the same event time ``t``, by DuckDB.
+
+    One instant for every row (``consent.as_of``, no ``data.timestamp``: the usual
+    audit) needs no as-of join: each subject's record in force is its greatest
+    (start, rank, position) among records started at or before ``t``, found in one
+    hash aggregation over the ledger, then one hash join of the data ids on the
+    exact text (10 M rows against 10 M records: ~1 s instead of ~5 s for sorting
+    the ledger). None when DuckDB is not installed or the positions do not fit
+    the key; the caller then takes the general path.
+    """
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    n_ledger = len(ledger_starts)
+    if n_ledger >= 1 << 32 or (len(ledger_rank) and (ledger_rank.min() < 0
+                                                     or ledger_rank.max() >= 1 << 8)):
+        return None
+    ledger = pa.table({"id": text_array(ledger_ids, combine=False), "start": ledger_starts,
+                       "rank": ledger_rank, "pos": np.arange(n_ledger, dtype=np.int64)})
+    data = pa.table({"id": text_array(data_ids, combine=False),
+                     "row": np.arange(len(data_ids), dtype=np.int64)})
+    # (start, rank, position) as one HUGEINT that orders the same: unique, so the
+    # winner is deterministic (the later ledger row among equal start and rank).
+    query = f"""
+        WITH winner AS (
+            SELECT id, arg_max(pos, start::HUGEINT * 1099511627776 + rank * 4294967296 + pos)
+                AS pos
+            FROM ledger WHERE start <= {int(t)} GROUP BY id)
+        SELECT data.row, winner.pos FROM data JOIN winner ON data.id = winner.id"""
+    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))}) as con:
+        con.register("ledger", ledger)
+        con.register("data", data)
+        found = con.sql(query).fetchnumpy()
+    result = np.full(len(data_ids), -1, dtype=np.int64)
+    result[found["row"]] = found["pos"]
     return result
 
 
