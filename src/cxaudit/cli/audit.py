@@ -156,14 +156,16 @@ def _lean_imports(policy: str, engine: str | None) -> None:
     """In the console script (one audit, then exit), skip what our dependencies import
     for nothing: pyspark, which GX and shap import whenever it is installed (about
     0.3 s), when the audit will not run on Spark; pytest, which importing skops pulls
-    in through scikit-learn's test helpers (about 0.1 s)."""
+    in through scikit-learn's test helpers (about 0.1 s). Freed memory is kept for
+    reuse (:func:`cxaudit.lean.reuse_freed_memory`)."""
     import cxaudit.cli
 
     if not cxaudit.cli.CONSOLE:
         return
-    from cxaudit.lean import skip_on_import
+    from cxaudit.lean import reuse_freed_memory, skip_on_import
     from cxaudit.policy.loader import declared_engine
 
+    reuse_freed_memory()
     skip_on_import("pytest")
     if (engine or declared_engine(policy) or "local") != "spark":
         skip_on_import("pyspark")
