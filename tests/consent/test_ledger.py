@@ -297,3 +297,34 @@ def test_chunked_parquet_dictionary_read_equals_the_text_read(tmp_path, monkeypa
             assert list(a.cat.categories) == list(b.cat.categories), column
         assert a.astype(object).where(a.notna(), None).tolist() == \
             b.astype(object).where(b.notna(), None).tolist(), column
+
+
+@pytest.mark.parametrize("zone", [None, "naive", "Europe/Berlin"], ids=["utc", "naive", "zone"])
+def test_parquet_chunks_assembled_in_place_equal_the_concatenation(tmp_path, monkeypatch, zone):
+    """A Parquet ledger's validated chunks are written into columns allocated once; the
+    frame equals concatenating the same chunks (dtypes, category order, values, NaT)."""
+    from cxaudit.loaders import consent as consent_loader
+    from cxaudit.loaders.data import iter_table
+
+    ledger = _varied_ledger(700)
+    if zone is not None:  # naive timestamps (kept naive, or localised by consent.timezone)
+        for column in ("granted_at", "withdrawn_at", "expires_at"):
+            ledger[column] = ledger[column].str.replace("Z", "", regex=False)
+    timezone = None if zone in (None, "naive") else zone
+    path = _write(ledger, tmp_path / "ledger.parquet")
+    monkeypatch.setattr(consent_loader, "CHUNK_ROWS", 64)
+    assembled = consent_loader.load_ledger(path, timezone=timezone)
+    parts = [consent_loader.validate_ledger(chunk, source=path.name, timezone=timezone)
+             for chunk in iter_table(path, role="consent ledger", chunk_rows=64,
+                                     text_columns=consent_loader.ID_COLUMNS,
+                                     category_columns=consent_loader.CATEGORY_COLUMNS)]
+    assert len(parts) == 11
+    concatenated = consent_loader._combine(parts, path.name)
+    pd.testing.assert_frame_equal(assembled, concatenated, check_categorical=True)
+    for column in concatenated.columns:
+        if isinstance(concatenated[column].dtype, pd.CategoricalDtype):
+            assert list(assembled[column].cat.categories) == \
+                list(concatenated[column].cat.categories), column
+    assert assembled.attrs == concatenated.attrs
+    assert str(assembled["granted_at"].dtype) == (
+        "datetime64[us]" if zone == "naive" else "datetime64[us, UTC]")
