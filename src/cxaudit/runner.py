@@ -246,15 +246,57 @@ def id_key_of(policy: Any) -> bytes | None:
 
 def audit(inputs: AuditInputs, progress: Progress | None = None) -> AuditResult:
     """Run a whole audit from files; raise :class:`InputError` for bad input."""
+    from cxaudit.checks.gx_adapter import deferring_argument_checks
     from cxaudit.masking import using_id_key
     from cxaudit.policy.loader import load_policy
 
-    policy = load_policy(inputs.policy)
+    with deferring_argument_checks() as deferred:
+        policy = load_policy(inputs.policy)
+    validated = _validated_later(inputs.policy, policy, deferred)
     with using_id_key(id_key_of(policy)):
-        return _audit_files(inputs, policy, progress)
+        try:
+            return _audit_files(inputs, policy, progress, validated)
+        except InputError:
+            validated()  # a policy error first, as when the policy was validated up front
+            raise
 
 
-def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None) -> AuditResult:
+def _validated_later(path: str | Path, policy: Any, deferred: list[str]
+                     ) -> Callable[[], Any]:
+    """The policy validated in full, once needed.
+
+    Loading it left out GX's checks of expectation arguments (``deferred``), the one step
+    that needs GX imported (~2 s). GX is imported on a background thread while the inputs
+    are read; the returned function then validates the policy again, in full: the same
+    errors, raised before any check runs (and before an input error, as before).
+    """
+    if not deferred:
+        return lambda: policy
+    from cxaudit.checks.gx_adapter import import_in_background
+    from cxaudit.policy.loader import load_policy
+
+    thread = import_in_background()
+    done: dict[str, Any] = {}
+
+    def validated() -> Any:
+        if not done:
+            thread.join()
+            try:
+                done["policy"] = load_policy(path)
+                if done["policy"].resolved_sha256 != policy.resolved_sha256:
+                    raise InputError(f"{Path(path).name} changed while the audit read its "
+                                     "inputs", hint="run the audit again")
+            except InputError as exc:
+                done["error"] = exc
+        if "error" in done:
+            raise done["error"]
+        return done["policy"]
+
+    return validated
+
+
+def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None,
+                 validated: Callable[[], Any]) -> AuditResult:
     from cxaudit.engines import get_engine
     from cxaudit.evidence.waivers import load_waivers
     from cxaudit.loaders.data import read_table
@@ -279,7 +321,7 @@ def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None) ->
              if inputs.model else None)
     waivers = load_waivers(inputs.waivers) if inputs.waivers else ()
     return audit_loaded(
-        policy, frame, engine=engine, model=model, consent=consent, reference=reference,
+        validated(), frame, engine=engine, model=model, consent=consent, reference=reference,
         seed=inputs.seed, started=started, clock=clock, progress=progress, waivers=waivers,
         as_of=inputs.as_of, records={
             "data": _record("data", inputs.data, rows=rows),

@@ -282,3 +282,48 @@ def test_gx_error_messages_are_scrubbed():
     assert scrub("could not convert string to float: 'jane@example.com'", ["tenure"]) == (
         "could not convert string to float: 'j**************m'")
     assert scrub('The column "tenure" in BatchData', ["tenure"]) == 'The column "tenure" in BatchData'
+
+
+# -- the audit imports GX in the background, and still refuses the same policies ------
+
+BAD_MOSTLY = """
+    - id: bad-mostly
+      type: data.expectation
+      expectation: expect_column_values_to_not_be_null
+      column: tenure
+      mostly: 2
+    - id: suite
+      type: data.suite
+      suite: customer-profile
+      columns: {customer_id: customerID}
+    """
+
+
+def test_deferred_argument_checks_are_listed_not_run(write_policy):
+    from cxaudit.checks.gx_adapter import deferring_argument_checks
+
+    path = write_policy(BAD_MOSTLY)
+    with deferring_argument_checks() as deferred:
+        policy = load_policy(path)  # GX's own check of `mostly` left for later
+    assert [c.id for c in policy.checks] == ["bad-mostly", "suite"]
+    assert deferred == ["expect_column_values_to_not_be_null", "suite customer-profile"]
+    with pytest.raises(PolicyError):
+        load_policy(path)  # outside the block: the full validation, as before
+
+
+@pytest.mark.parametrize("data", ["good", "missing"])
+def test_an_audit_refuses_bad_arguments_as_policy_validation_does(write_policy, telco, tmp_path,
+                                                                  data):
+    from cxaudit.runner import AuditInputs, audit
+
+    path = write_policy(BAD_MOSTLY)
+    with pytest.raises(PolicyError) as expected:
+        load_policy(path)
+    csv = tmp_path / "data.csv"
+    if data == "good":
+        telco.head(50).to_csv(csv, index=False)
+    # A missing data file is an input error too; the policy's error still comes first.
+    with pytest.raises(PolicyError) as caught:
+        audit(AuditInputs(policy=str(path), data=str(csv)))
+    assert caught.value.format() == expected.value.format()
+    assert caught.value.problems[0].line == 14
