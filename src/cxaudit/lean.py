@@ -49,8 +49,8 @@ def reuse_freed_memory() -> bool:
     By default glibc maps every allocation over 32 MB afresh and unmaps it when freed,
     so each of the hundreds of column-sized temporaries of a 10 M-row audit is new
     memory the kernel must zero page by page: 8-11 s of system time in a 20 s local
-    audit of 10 M rows (``benchmarks/bench_families.py``). Without mmap and with a
-    1 GB trim threshold, freed blocks return to malloc's free lists and the next
+    audit of 10 M rows (``benchmarks/bench_families.py``). Without mmap and without
+    trimming the heap, freed blocks return to malloc's free lists and the next
     temporary reuses them. Arrow then allocates through the same malloc (its
     ``system`` pool; mimalloc, its default, also hands freed pages back) unless
     ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise. Together: 18.4-18.7 s → 16.2-17.1 s
@@ -68,7 +68,7 @@ def reuse_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    if not (mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, 1 << 30)):
+    if not (mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, -1)):
         return False
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # read when Arrow first allocates
