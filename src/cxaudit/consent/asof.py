@@ -348,7 +348,10 @@ def one_instant_positions(data_ids: Any, t: int, ledger_ids: Any, ledger_starts:
                 AS pos
             FROM ledger WHERE start <= {int(t)} GROUP BY id)
         SELECT data.row, winner.pos FROM data JOIN winner ON data.id = winner.id"""
-    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))}) as con:
+    # Rows come back in any order (they carry their row number): not keeping the input
+    # order spares DuckDB a reordering pass (10 M rows: 3.0 s -> 1.9 s).
+    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1)),
+                                "preserve_insertion_order": False}) as con:
         con.register("ledger", ledger)
         con.register("data", data)
         found = con.sql(query).fetchnumpy()
