@@ -339,7 +339,10 @@ class _Assembly:
         if self.filled != self.total or self.attrs is None:
             raise DataError(f"{self.source}: read {self.filled:,} of the {self.total:,} records "
                             "its footer announces", hint="re-export the file")
-        ledger = pd.DataFrame({column: store.series() for column, store in self.stores.items()})
+        # Each store hands over its column and lets go of its own arrays, so a column
+        # that must be copied (a time zone attached) reuses the memory of the one before.
+        columns = {column: self.stores.pop(column).column() for column in list(self.stores)}
+        ledger = pd.DataFrame(columns, copy=False)
         ledger.attrs[ATTRS_KEY] = self.attrs
         return ledger
 
@@ -356,21 +359,26 @@ def _store_for(first: pd.Series, total: int) -> Any:
 
 
 class _CategoryStore:
-    """Codes into categories united in order of first appearance (as union_categoricals)."""
+    """Codes into categories united in order of first appearance (as union_categoricals),
+    in the smallest integer type that holds them (as ``from_codes`` would make them)."""
 
     def __init__(self, total: int, label_dtype: Any) -> None:
-        self.codes = np.empty(total, dtype=np.int32)
+        self.codes = np.empty(total, dtype=np.int8)
         self.labels: dict[Any, int] = {}
         self.label_dtype = label_dtype
 
     def put(self, low: int, high: int, values: pd.Series) -> None:
-        lookup = np.array([self.labels.setdefault(label, len(self.labels))
-                           for label in values.cat.categories] + [-1], dtype=np.int32)
-        self.codes[low:high] = lookup[values.cat.codes.to_numpy()]
+        lookup = [self.labels.setdefault(label, len(self.labels))
+                  for label in values.cat.categories]
+        while len(self.labels) > np.iinfo(self.codes.dtype).max:
+            wider = {np.dtype(np.int8): np.int16, np.dtype(np.int16): np.int32}
+            self.codes = self.codes.astype(wider.get(self.codes.dtype, np.int64))
+        self.codes[low:high] = np.array(lookup + [-1], dtype=self.codes.dtype)[
+            values.cat.codes.to_numpy()]
 
-    def series(self) -> pd.Series:
+    def column(self) -> Any:
         categories = pd.Index(list(self.labels), dtype=self.label_dtype)
-        return pd.Series(pd.Categorical.from_codes(self.codes, categories=categories))
+        return pd.Categorical.from_codes(self.codes, categories=categories)
 
 
 class _TimeStore:
@@ -383,10 +391,12 @@ class _TimeStore:
     def put(self, low: int, high: int, values: pd.Series) -> None:
         self.values[low:high] = values.array.asi8
 
-    def series(self) -> pd.Series:
-        naive = pd.Series(self.values.view("datetime64[us]"), copy=False)
-        return naive.dt.tz_localize(self.dtype.tz) if isinstance(
-            self.dtype, pd.DatetimeTZDtype) else naive
+    def column(self) -> Any:
+        naive = pd.array(self.values.view("datetime64[us]"), copy=False)
+        del self.values
+        if isinstance(self.dtype, pd.DatetimeTZDtype):  # UTC micros: attaching the zone copies
+            return naive.tz_localize(self.dtype.tz)
+        return naive
 
 
 class _BooleanStore:
@@ -398,8 +408,8 @@ class _BooleanStore:
         self.mask[low:high] = values.isna().to_numpy()
         self.values[low:high] = values.to_numpy(dtype=bool, na_value=False)
 
-    def series(self) -> pd.Series:
-        return pd.Series(pd.arrays.BooleanArray(self.values, self.mask))
+    def column(self) -> Any:
+        return pd.arrays.BooleanArray(self.values, self.mask)
 
 
 class _PieceStore:
@@ -411,7 +421,7 @@ class _PieceStore:
     def put(self, low: int, high: int, values: pd.Series) -> None:
         self.pieces.append(values)
 
-    def series(self) -> pd.Series:
+    def column(self) -> Any:
         return pd.concat(self.pieces, ignore_index=True)
 
 
