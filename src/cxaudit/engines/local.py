@@ -34,9 +34,11 @@ class LocalEngine(Engine):
         uniques = []
         for column in columns:
             code, unique = _sorted_codes(frame[column])
-            # Missing values become their own last code.
-            code = np.where(code < 0, len(unique), code)
-            codes.append(code.astype(np.int64))
+            # Missing values become their own last code (codes stay in their small
+            # integer type: a 10 M-row int64 copy per column was most of the time).
+            if len(code) and code.min() < 0:
+                code = np.where(code < 0, len(unique), code)
+            codes.append(code)
             uniques.append(list(unique) + [None])
         radices = [len(u) for u in uniques]
         out: dict[str, Any] = {}
@@ -44,7 +46,8 @@ class LocalEngine(Engine):
             # Too many combinations for a table of every one (many columns with many
             # values, e.g. an audit plan's finest cells): sort the observed ones instead,
             # in the same order (by the columns' sorted codes).
-            combos, found = np.unique(np.stack(codes, axis=1), axis=0, return_counts=True)
+            combos, found = np.unique(np.stack([c.astype(np.int64) for c in codes], axis=1),
+                                      axis=0, return_counts=True)
             for index, (column, unique) in enumerate(zip(columns, uniques, strict=True)):
                 out[column] = [unique[i] for i in combos[:, index]]
             result = pd.DataFrame({c: out[c] for c in columns})
@@ -52,7 +55,8 @@ class LocalEngine(Engine):
             return result.reset_index(drop=True)
         flat = np.zeros(len(frame), dtype=np.int64)
         for code, radix in zip(codes, radices, strict=True):
-            flat = flat * radix + code
+            flat *= radix
+            flat += code
         counts = np.bincount(flat, minlength=math.prod(radices))
         present = np.nonzero(counts)[0]
         remainder = present
@@ -207,13 +211,16 @@ def _sorted_codes(series: pd.Series) -> tuple[np.ndarray, Any]:
     codes and categories (the derived group columns), which sort the same way, and a
     small-range integer column's values (labels, decisions), without a hash pass."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return np.asarray(series.cat.codes, dtype=np.int64), series.cat.categories
+        return series.array.codes, series.cat.categories
     if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu" and len(series):
         values = series.to_numpy()
         low, high = int(values.min()), int(values.max())
         if high - low < 1 << 16:  # labels, decisions: the values are the codes
-            return ((values.astype(np.int64) - low),
-                    np.arange(low, high + 1, dtype=np.int64).astype(series.dtype))
+            wide = np.int32 if low >= -(1 << 31) and high < 1 << 31 else np.int64
+            codes = values.astype(wide)  # every value fits: subtracting cannot wrap
+            if low:
+                codes -= low
+            return codes, np.arange(low, high + 1, dtype=np.int64).astype(series.dtype)
     return pd.factorize(series, use_na_sentinel=True, sort=True)
 
 
