@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cxaudit.engines.base import Binning
 from cxaudit.engines.local import LocalEngine
@@ -72,3 +74,35 @@ def test_duplicates_quantiles_datetimes(frame):
     found = engine.datetime_range(times, "t")
     assert found["aware"] and found["unparseable"] == 1 and found["values"] == 3
     assert found["max"] == pd.Timestamp("2026-01-02T00:00:00Z")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_missing_counts_one_pass_equals_each_grouping_alone(data):
+    """Every grouping summed from one dense table equals grouping the rows for each
+    (frames equal: key order, values, missing keys, dtypes), and a pandas groupby."""
+    from cxaudit.engines import local
+
+    n = data.draw(st.integers(0, 120))
+    g = data.draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n))
+    h = data.draw(st.lists(st.sampled_from([0, 1, 3]), min_size=n, max_size=n))
+    x = data.draw(st.lists(st.sampled_from([1.0, None]), min_size=n, max_size=n))
+    frame = pd.DataFrame({"g": pd.Categorical(g, categories=["b", "a", "z"]),
+                          "h": np.array(h, dtype=np.int8), "x": np.array(x, dtype=float),
+                          "t": pd.Series([" ", "v", None] * n, dtype="str")[:n]})
+    groupings = [(), ("g",), ("h", "g"), ("g", "h"), ("h",)]
+    one_pass = LocalEngine().missing_counts(frame, ["x", "t"], groupings)
+    original = local._dense_missing_counts
+    try:
+        local._dense_missing_counts = lambda *args: None
+        each = LocalEngine().missing_counts(frame, ["x", "t"], groupings)
+    finally:
+        local._dense_missing_counts = original
+    for got, expected in zip(one_pass, each, strict=True):
+        pd.testing.assert_frame_equal(got, expected)
+    by_pandas = frame.assign(x=frame["x"].isna()).groupby(["h", "g"], dropna=False,
+                                                          observed=True)["x"].agg(["size", "sum"])
+    assert {(int(r.h), None if pd.isna(r.g) else r.g): (r.rows, r.x)
+            for r in one_pass[2].itertuples()} == \
+        {(int(k[0]), None if pd.isna(k[1]) else k[1]): (int(v["size"]), int(v["sum"]))
+         for k, v in by_pandas.iterrows()}

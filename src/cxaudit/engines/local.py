@@ -113,6 +113,9 @@ class LocalEngine(Engine):
                        groupings: Sequence[Sequence[str]] = ((),), *,
                        blank_is_missing: bool = True) -> list[pd.DataFrame]:
         masks = {c: _missing_mask(frame[c], blank_is_missing) for c in columns}
+        dense = _dense_missing_counts(frame, masks, groupings)
+        if dense is not None:
+            return dense
         out = []
         for by in groupings:
             codes, keys = _group_codes(frame, by)
@@ -284,6 +287,55 @@ def _missing_mask(series: pd.Series, blank_is_missing: bool) -> np.ndarray:
         blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False])
         mask = mask | blank[codes]
     return mask
+
+
+def _dense_missing_counts(frame: pd.DataFrame, masks: dict[str, np.ndarray],
+                          groupings: Sequence[Sequence[str]]) -> list[pd.DataFrame] | None:
+    """:meth:`LocalEngine.missing_counts` from one pass: rows and missing values per cell
+    of every grouping column at once (a dense table, when it is small), each grouping then
+    a sum over the other columns. None when the table would be large."""
+    union = list(dict.fromkeys(c for by in groupings for c in by))
+    codes, uniques = [], []
+    for column in union:
+        series = frame[column]
+        # A categorical's own codes (the derived groups); anything else as factorised
+        # when grouped alone, so the keys come out the same (values and dtypes).
+        code, unique = ((series.array.codes, series.cat.categories)
+                        if isinstance(series.dtype, pd.CategoricalDtype)
+                        else pd.factorize(series, use_na_sentinel=True, sort=True))
+        if len(code) and code.min() < 0:
+            code = np.where(code < 0, len(unique), code)
+        codes.append(code)
+        uniques.append([*list(unique), None])
+    shape = tuple(len(u) for u in uniques)
+    size = math.prod(shape)
+    if size > max(len(frame), 1 << 16):
+        return None
+    flat = np.zeros(len(frame), dtype=np.int64)
+    for code, radix in zip(codes, shape, strict=True):
+        flat *= radix
+        flat += code
+    tables = {"rows": np.bincount(flat, minlength=size)}
+    for column, mask in masks.items():
+        tables[column] = np.bincount(flat[mask], minlength=size)
+    out = []
+    for by in groupings:
+        axes = [union.index(c) for c in by]
+        others = tuple(i for i in range(len(union)) if i not in axes)
+        summed = {name: np.transpose(counts.reshape(shape).sum(axis=others),
+                                     np.argsort(np.argsort(axes)) if axes else ())
+                  for name, counts in tables.items()}
+        if not by:
+            out.append(pd.DataFrame({name: [int(v)] for name, v in summed.items()}))
+            continue
+        cells = np.nonzero(summed["rows"])
+        table = pd.DataFrame({column: [uniques[axis][i] for i in cells[position]]
+                              for position, (column, axis) in enumerate(zip(by, axes,
+                                                                            strict=True))})
+        for name, counts in summed.items():
+            table[name] = counts[cells].astype(np.int64)
+        out.append(table)
+    return out
 
 
 def _group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
