@@ -328,3 +328,38 @@ def test_parquet_chunks_assembled_in_place_equal_the_concatenation(tmp_path, mon
     assert assembled.attrs == concatenated.attrs
     assert str(assembled["granted_at"].dtype) == (
         "datetime64[us]" if zone == "naive" else "datetime64[us, UTC]")
+
+
+def test_chunks_validated_on_a_worker_hash_ids_with_the_callers_key(tmp_path, small_chunks):
+    """The worker thread runs in the caller's context: the id key and the chunk's first
+    line are the caller's, as when chunks were validated on the calling thread."""
+    from cxaudit.loaders.consent import load_ledger
+    from cxaudit.masking import using_id_key
+
+    ledger = _varied_ledger(300)
+    ledger.loc[200, "withdrawn_at"] = None  # a withdrawal without its time, in chunk 4
+    ledger.loc[200, "status"] = "withdrawn"
+    subject = ledger.loc[200, "subject_id"]
+    path = _write(ledger, tmp_path / "ledger.parquet")
+    with using_id_key(b"k" * 32):
+        expected = hash_id(subject)
+        with pytest.raises(DataError) as caught:
+            load_ledger(path)
+    text = caught.value.format()
+    assert "(line 202 (subjects " + expected in text, text
+    assert hash_id(subject) not in text  # without the key: hidden, a different text
+
+
+def test_a_chunks_own_error_comes_before_a_later_chunk_that_cannot_be_read(tmp_path,
+                                                                           small_chunks):
+    from cxaudit.loaders.consent import load_ledger
+
+    ledger = _varied_ledger(300)
+    ledger.loc[180, "status"] = "maybe"  # line 182, chunk 3 (rows 128-191)
+    path = _write(ledger, tmp_path / "ledger.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[199] += ",surplus,cells"  # line 200, chunk 4: read while chunk 3 is validated
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as caught:
+        load_ledger(path)
+    assert "'status'" in caught.value.format() and "line 182" in caught.value.format()
