@@ -40,7 +40,7 @@ def importing_without(*names: str) -> Iterator[None]:
 
 
 #: glibc ``mallopt`` parameters (malloc.h).
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 
 
 def reuse_freed_memory() -> bool:
@@ -49,14 +49,15 @@ def reuse_freed_memory() -> bool:
     By default glibc maps every allocation over 32 MB afresh and unmaps it when freed,
     so each of the hundreds of column-sized temporaries of a 10 M-row audit is new
     memory the kernel must zero page by page: 8-11 s of system time in a 20 s local
-    audit of 10 M rows (``benchmarks/bench_families.py``). Without mmap and without
-    trimming the heap, freed blocks return to malloc's free lists and the next
-    temporary reuses them. Arrow then allocates through the same malloc (its
+    audit of 10 M rows (``benchmarks/bench_families.py``). Here: no mmap, no trimming
+    of the heap, and one arena for every thread, so freed blocks return to malloc's
+    free lists and the next temporary reuses them, whichever thread (DuckDB's and
+    Arrow's workers too) freed them. Arrow allocates through the same malloc (its
     ``system`` pool; mimalloc, its default, also hands freed pages back) unless
     ``ARROW_DEFAULT_MEMORY_POOL`` says otherwise. Together: 18.4-18.7 s → 16.2-17.1 s
-    for that audit, peak RSS unchanged within noise. Only for a process that runs one
-    audit and exits (it returns memory to the system only at exit). False where there
-    is no glibc ``mallopt`` (macOS, musl: nothing changes).
+    for that audit (one arena: another ~0.5 s), peak RSS unchanged within noise. Only
+    for a process that runs one audit and exits (it returns memory to the system only
+    at exit). False where there is no glibc ``mallopt`` (macOS, musl: nothing changes).
     """
     import ctypes
     import os
@@ -68,7 +69,8 @@ def reuse_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    if not (mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, -1)):
+    if not (mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, -1)
+            and mallopt(_M_ARENA_MAX, 1)):
         return False
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"  # read when Arrow first allocates
