@@ -433,6 +433,11 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
         if as_of is not None:
             ctx.notes["as_of_option"] = as_of
         check_requirements(ctx)
+        if consent is not None and engine.name == "local" and any(
+                c.type.startswith("consent.") for c in policy.checks):
+            from cxaudit.consent.states import prefetch_consent_view
+
+            prefetch_consent_view(ctx)
         results = run_checks(ctx, progress)
     if any(c.type.startswith("bias.") for c in policy.checks):
         # Benjamini–Hochberg across every comparison the audit makes, not per check.
