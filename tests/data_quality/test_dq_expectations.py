@@ -311,11 +311,20 @@ def test_deferred_argument_checks_are_listed_not_run(write_policy):
         load_policy(path)  # outside the block: the full validation, as before
 
 
+@pytest.mark.parametrize("background", [True, False], ids=["gx-in-background", "gx-up-front"])
 @pytest.mark.parametrize("data", ["good", "missing"])
 def test_an_audit_refuses_bad_arguments_as_policy_validation_does(write_policy, telco, tmp_path,
-                                                                  data):
+                                                                  data, background, monkeypatch):
+    from cxaudit import runner
     from cxaudit.runner import AuditInputs, audit
 
+    imports = []
+    real = runner._validated_later
+    monkeypatch.setattr(runner, "_validated_later",
+                        lambda path, policy, deferred: imports.append(deferred) or
+                        real(path, policy, deferred))
+    if background:  # as for inputs of 64 MB and more
+        monkeypatch.setattr(runner, "BACKGROUND_GX_BYTES", 0)
     path = write_policy(BAD_MOSTLY)
     with pytest.raises(PolicyError) as expected:
         load_policy(path)
@@ -327,3 +336,4 @@ def test_an_audit_refuses_bad_arguments_as_policy_validation_does(write_policy, 
         audit(AuditInputs(policy=str(path), data=str(csv)))
     assert caught.value.format() == expected.value.format()
     assert caught.value.problems[0].line == 14
+    assert bool(imports and imports[0]) == background  # deferred, or refused at once
