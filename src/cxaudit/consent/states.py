@@ -25,6 +25,7 @@ else the audit time (stated in every finding: "is this data usable *now*").
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -236,10 +237,14 @@ def prefetch_consent_view(ctx: Any) -> None:
         return
     pending: Future[ConsentView] = Future()
     ctx.notes[key] = pending
+    # The thread reads its own shallow copies of the frames (same arrays, own pandas
+    # managers): pandas may consolidate a frame's blocks in place when it is read, which
+    # is not safe while another thread reads the same frame. The notes are shared.
+    own = dataclasses.replace(ctx, frame=_shallow(ctx.frame), consent=_shallow(ctx.consent))
 
     def run() -> None:
         try:
-            view = _view(ctx, rules, "data")
+            view = _view(own, rules, "data")
         except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the view
             pending.set_exception(exc)
         else:
@@ -248,6 +253,10 @@ def prefetch_consent_view(ctx: Any) -> None:
     thread = threading.Thread(target=contextvars.copy_context().run, args=(run,),
                               name="cxaudit-consent-view", daemon=True)
     thread.start()
+
+
+def _shallow(frame: Any) -> Any:
+    return frame.copy(deep=False) if isinstance(frame, pd.DataFrame) else frame
 
 
 def _view(ctx: Any, rules: PurposeRules, dataset: str) -> ConsentView:
