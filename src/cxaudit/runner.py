@@ -11,12 +11,14 @@ import logging
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from cxaudit.background import in_background
 from cxaudit.checks.base import CheckOutcome, CheckParams
 from cxaudit.checks.registry import load_registry
 from cxaudit.context import AuditContext
@@ -206,12 +208,11 @@ class AuditInputs:
 
 
 def _record(kind: str, path: str | None, rows: int | None = None,
-            digests: dict[str, Any] | None = None, **detail: Any) -> InputRecord:
+            digests: Future[dict[str, str]] | None = None, **detail: Any) -> InputRecord:
     from cxaudit.loaders.data import sha256_file
 
-    if digests and path in digests:
-        digest = digests[path].result()
-    else:
+    digest = digests.result().get(path) if digests is not None and path else None
+    if digest is None:
         digest = sha256_file(path) if path and Path(path).is_file() else None
     return InputRecord(kind=kind, path=Path(path).name if path else None, sha256=digest, rows=rows,
                        detail={k: v for k, v in detail.items() if v is not None})
@@ -288,33 +289,24 @@ def _validated_later(path: str | Path, policy: Any, deferred: list[str]
     """The policy validated in full, once needed.
 
     Loading it left out GX's checks of expectation arguments (``deferred``), the one step
-    that needs GX imported (~2 s). GX is imported on a background thread while the inputs
-    are read; the returned function then validates the policy again, in full: the same
-    errors, raised before any check runs (and before an input error, as before).
+    that needs GX imported (~2 s). A background thread imports GX and validates the
+    policy again, in full, while the inputs are read; the returned function waits for it:
+    the same errors, raised before any check runs (and before an input error, as before).
     """
     if not deferred:
         return lambda: policy
-    from cxaudit.checks.gx_adapter import import_in_background
+    return in_background(_validate_again, path, policy.resolved_sha256,
+                         name="cxaudit-policy").result
+
+
+def _validate_again(path: str | Path, resolved_sha256: str) -> Any:
     from cxaudit.policy.loader import load_policy
 
-    thread = import_in_background()
-    done: dict[str, Any] = {}
-
-    def validated() -> Any:
-        if not done:
-            thread.join()
-            try:
-                done["policy"] = load_policy(path)
-                if done["policy"].resolved_sha256 != policy.resolved_sha256:
-                    raise InputError(f"{Path(path).name} changed while the audit read its "
-                                     "inputs", hint="run the audit again")
-            except InputError as exc:
-                done["error"] = exc
-        if "error" in done:
-            raise done["error"]
-        return done["policy"]
-
-    return validated
+    policy = load_policy(path)
+    if policy.resolved_sha256 != resolved_sha256:
+        raise InputError(f"{Path(path).name} changed while the audit read its inputs",
+                         hint="run the audit again")
+    return policy
 
 
 def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None,
@@ -358,22 +350,16 @@ def _audit_files(inputs: AuditInputs, policy: Any, progress: Progress | None,
     )
 
 
-def _digests_in_background(inputs: AuditInputs) -> dict[str, Any]:
+def _digests_in_background(inputs: AuditInputs) -> Future[dict[str, str]]:
     """SHA-256 of the data and ledger files, computed on a thread while they are read
     (hashlib releases the GIL: ~0.5 s of a 10 M-row audit off the main thread). The
     report records them as before (an error reading one surfaces where it is recorded);
     a path that is not a regular file is left to :func:`_record` and the reader."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from cxaudit.loaders.data import sha256_file
 
     paths = [p for p in (inputs.data, inputs.consent) if p and Path(p).is_file()]
-    if not paths:
-        return {}
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxaudit-sha256")
-    futures = {path: pool.submit(sha256_file, path) for path in paths}
-    pool.shutdown(wait=False)  # the thread ends after the last hash; nobody waits for it here
-    return futures
+    return in_background(lambda: {path: sha256_file(path) for path in paths},
+                         name="cxaudit-sha256")
 
 
 def _read_ledger(policy: Any, path: str) -> Any:
@@ -433,7 +419,9 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
     clock = clock if clock is not None else time.perf_counter()
     # A ledger that consent checks rely on must be valid (bad input, exit 2); when only
     # data-quality checks read it, their findings describe its problems instead.
-    if consent is not None and any(c.type.startswith("consent.") for c in policy.checks):
+    consent_checks = consent is not None and any(
+        c.type.startswith("consent.") for c in policy.checks)
+    if consent_checks:
         from cxaudit.loaders.consent import prepare_consent
 
         record = (records or {}).get("consent")
@@ -451,8 +439,7 @@ def _audit_loaded(policy: Any, frame: Any, *, engine: Any, model: Any, consent: 
         if as_of is not None:
             ctx.notes["as_of_option"] = as_of
         check_requirements(ctx)
-        if consent is not None and engine.name == "local" and any(
-                c.type.startswith("consent.") for c in policy.checks):
+        if consent_checks:
             from cxaudit.consent.states import prefetch_consent_view
 
             prefetch_consent_view(ctx)

@@ -21,7 +21,6 @@ import difflib
 import functools
 import math
 import os
-import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -60,9 +59,9 @@ _DEFERRED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
 def deferring_argument_checks() -> Iterator[list[str]]:
     """Inside the block, policy validation leaves out GX's own checks of expectation
     arguments (the one step of loading a policy that needs GX imported, ~2 s) and lists
-    the expectations it skipped. The caller imports GX in the background
-    (:func:`import_in_background`) and validates the policy again, in full, before it
-    relies on those arguments: what is refused, and how, does not change."""
+    the expectations it skipped. The caller validates the policy again, in full (GX
+    imported, e.g. on a background thread), before it relies on those arguments: what
+    is refused, and how, does not change."""
     token = _DEFERRED.set([])
     try:
         yield _DEFERRED.get()  # type: ignore[misc]
@@ -77,19 +76,6 @@ def argument_check_deferred(name: str) -> bool:
         return False
     deferred.append(name)
     return True
-
-
-def import_in_background() -> threading.Thread:
-    """Start importing GX on a daemon thread (the import is Python; reading Parquet on the
-    main thread meanwhile mostly runs without the GIL). A failure is left for the
-    caller's full validation, which imports GX again and reports it."""
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            expectation_names()
-
-    thread = threading.Thread(target=run, name="cxaudit-gx-import", daemon=True)
-    thread.start()
-    return thread
 
 
 @functools.lru_cache(maxsize=1)

@@ -76,6 +76,12 @@ def id_array(series: Any) -> Any:
         return pa.array(series.astype("string").array)
 
 
+def duckdb_connection(duckdb: Any, **settings: Any) -> Any:
+    """An in-memory DuckDB connection on up to 4 threads (``duckdb``: the imported module,
+    an optional dependency the caller imports)."""
+    return duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1)), **settings})
+
+
 def hash_ids(values: Any) -> np.ndarray | None:
     """64-bit hashes of text ids with DuckDB (None when DuckDB is not installed)."""
     try:
@@ -83,7 +89,7 @@ def hash_ids(values: Any) -> np.ndarray | None:
     except ImportError:
         return None
     table = pa.table({"id": text_array(values, combine=False)})
-    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))}) as con:
+    with duckdb_connection(duckdb) as con:
         con.register("ids", table)
         # `hash` of NULL is a constant; nulls never match anyway (checked below).
         return con.sql("SELECT hash(id) AS h FROM ids").fetchnumpy()["h"]
@@ -350,8 +356,7 @@ def one_instant_positions(data_ids: Any, t: int, ledger_ids: Any, ledger_starts:
         SELECT data.row, winner.pos FROM data JOIN winner ON data.id = winner.id"""
     # Rows come back in any order (they carry their row number): not keeping the input
     # order spares DuckDB a reordering pass (10 M rows: 3.0 s -> 1.9 s).
-    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1)),
-                                "preserve_insertion_order": False}) as con:
+    with duckdb_connection(duckdb, preserve_insertion_order=False) as con:
         con.register("ledger", ledger)
         con.register("data", data)
         found = con.sql(query).fetchnumpy()

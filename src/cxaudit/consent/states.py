@@ -24,9 +24,7 @@ else the audit time (stated in every finding: "is this data usable *now*").
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxaudit.background import in_background
 from cxaudit.consent.asof import id_array
 from cxaudit.consent.tcf import known_purpose
 from cxaudit.consent.vocabulary import ALL_PURPOSES, SIGNALS, STATUSES, LawfulBasis
@@ -225,34 +224,21 @@ def prefetch_consent_view(ctx: Any) -> None:
     The as-of join runs in DuckDB without the GIL while the checks before the consent
     checks run on the calling thread (which leaves the second core mostly idle): about
     2 s of a 10 M-row audit overlap. :func:`consent_view` then waits for it; its errors
-    surface there, exactly as when the view is computed on demand. The thread runs in
-    a copy of the caller's context (the id key).
+    surface there, exactly as when the view is computed on demand. Only for frames held
+    as pandas (the local engine), which the thread can read through its own shallow
+    copies (same arrays, own pandas managers: pandas may consolidate a frame's blocks in
+    place when it is read, which is not safe while another thread reads the same frame).
     """
+    if not isinstance(ctx.frame, pd.DataFrame):
+        return
     try:
         rules = purpose_rules(ctx.policy, None)
     except InputError:
         return  # left for the consent check to report
     key = f"consent.view.data.{rules.purpose}"
-    if key in ctx.notes:
-        return
-    pending: Future[ConsentView] = Future()
-    ctx.notes[key] = pending
-    # The thread reads its own shallow copies of the frames (same arrays, own pandas
-    # managers): pandas may consolidate a frame's blocks in place when it is read, which
-    # is not safe while another thread reads the same frame. The notes are shared.
-    own = dataclasses.replace(ctx, frame=_shallow(ctx.frame), consent=_shallow(ctx.consent))
-
-    def run() -> None:
-        try:
-            view = _view(own, rules, "data")
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the view
-            pending.set_exception(exc)
-        else:
-            pending.set_result(view)
-
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,),
-                              name="cxaudit-consent-view", daemon=True)
-    thread.start()
+    if key not in ctx.notes:
+        own = dataclasses.replace(ctx, frame=_shallow(ctx.frame), consent=_shallow(ctx.consent))
+        ctx.notes[key] = in_background(_view, own, rules, "data", name="cxaudit-consent-view")
 
 
 def _shallow(frame: Any) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,11 +33,7 @@ class LocalEngine(Engine):
         uniques = []
         for column in columns:
             code, unique = _sorted_codes(frame[column])
-            # Missing values become their own last code (codes stay in their small
-            # integer type: a 10 M-row int64 copy per column was most of the time).
-            if len(code) and code.min() < 0:
-                code = np.where(code < 0, len(unique), code)
-            codes.append(code)
+            codes.append(_missing_last(code, unique))
             uniques.append(list(unique) + [None])
         radices = [len(u) for u in uniques]
         out: dict[str, Any] = {}
@@ -53,10 +48,7 @@ class LocalEngine(Engine):
             result = pd.DataFrame({c: out[c] for c in columns})
             result["count"] = found.astype(np.int64)
             return result.reset_index(drop=True)
-        flat = np.zeros(len(frame), dtype=np.int64)
-        for code, radix in zip(codes, radices, strict=True):
-            flat *= radix
-            flat += code
+        flat = _joint_code(codes, radices, len(frame))
         counts = np.bincount(flat, minlength=math.prod(radices))
         present = np.nonzero(counts)[0]
         remainder = present
@@ -254,7 +246,7 @@ def _all_distinct(series: pd.Series) -> bool:
         return False
     import pyarrow.compute as pc
 
-    from cxaudit.consent.asof import hash_ids
+    from cxaudit.consent.asof import duckdb_connection, hash_ids
 
     hashes = hash_ids(arrow)
     if hashes is None:
@@ -267,7 +259,7 @@ def _all_distinct(series: pd.Series) -> bool:
     import pyarrow as pa
 
     nulls = arrow.null_count
-    with duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))}) as con:
+    with duckdb_connection(duckdb) as con:
         con.register("ids", pa.table({"id": arrow}))
         distinct = con.sql("SELECT count(DISTINCT id) FROM ids").fetchall()[0][0]
     return distinct + min(nulls, 1) == len(arrow)
@@ -289,6 +281,21 @@ def _missing_mask(series: pd.Series, blank_is_missing: bool) -> np.ndarray:
     return mask
 
 
+def _missing_last(code: np.ndarray, unique: Any) -> np.ndarray:
+    """Factorised codes with missing values (-1) as their own last code; the codes keep
+    their small integer type (a 10 M-row int64 copy per column was most of a count)."""
+    return np.where(code < 0, len(unique), code) if len(code) and code.min() < 0 else code
+
+
+def _joint_code(codes: Sequence[np.ndarray], radices: Sequence[int], rows: int) -> np.ndarray:
+    """One mixed-radix int64 code per row for the combination of ``codes``, built in place."""
+    flat = np.zeros(rows, dtype=np.int64)
+    for code, radix in zip(codes, radices, strict=True):
+        flat *= radix
+        flat += code
+    return flat
+
+
 def _dense_missing_counts(frame: pd.DataFrame, masks: dict[str, np.ndarray],
                           groupings: Sequence[Sequence[str]]) -> list[pd.DataFrame] | None:
     """:meth:`LocalEngine.missing_counts` from one pass: rows and missing values per cell
@@ -303,28 +310,24 @@ def _dense_missing_counts(frame: pd.DataFrame, masks: dict[str, np.ndarray],
         code, unique = ((series.array.codes, series.cat.categories)
                         if isinstance(series.dtype, pd.CategoricalDtype)
                         else pd.factorize(series, use_na_sentinel=True, sort=True))
-        if len(code) and code.min() < 0:
-            code = np.where(code < 0, len(unique), code)
-        codes.append(code)
+        codes.append(_missing_last(code, unique))
         uniques.append([*list(unique), None])
     shape = tuple(len(u) for u in uniques)
     size = math.prod(shape)
     if size > max(len(frame), 1 << 16):
         return None
-    flat = np.zeros(len(frame), dtype=np.int64)
-    for code, radix in zip(codes, shape, strict=True):
-        flat *= radix
-        flat += code
+    flat = _joint_code(codes, shape, len(frame))
     tables = {"rows": np.bincount(flat, minlength=size)}
     for column, mask in masks.items():
         tables[column] = np.bincount(flat[mask], minlength=size)
     out = []
     for by in groupings:
         axes = [union.index(c) for c in by]
-        others = tuple(i for i in range(len(union)) if i not in axes)
-        summed = {name: np.transpose(counts.reshape(shape).sum(axis=others),
-                                     np.argsort(np.argsort(axes)) if axes else ())
-                  for name, counts in tables.items()}
+        summed = {}
+        for name, counts in tables.items():
+            # the grouping's axes first, in its order; the other columns summed away
+            cube = np.moveaxis(counts.reshape(shape), axes, list(range(len(axes))))
+            summed[name] = cube.reshape(*cube.shape[:len(axes)], -1).sum(axis=-1)
         if not by:
             out.append(pd.DataFrame({name: [int(v)] for name, v in summed.items()}))
             continue
@@ -342,13 +345,12 @@ def _group_codes(frame: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd
     """One int code per row for the combination of ``by``, and the combinations."""
     if not by:
         return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=range(1))
-    flat = np.zeros(len(frame), dtype=np.int64)
-    uniques = []
+    codes, uniques = [], []
     for column in by:
         code, unique = pd.factorize(frame[column], use_na_sentinel=True, sort=True)
-        code = np.where(code < 0, len(unique), code).astype(np.int64)
+        codes.append(_missing_last(code, unique))
         uniques.append([*list(unique), None])
-        flat = flat * len(uniques[-1]) + code
+    flat = _joint_code(codes, [len(u) for u in uniques], len(frame))
     counts = np.bincount(flat)
     used = np.flatnonzero(counts)
     compact = np.zeros(len(counts), dtype=np.int64)
